@@ -1,0 +1,1 @@
+//! Source inventories and the Forklift-compatible inventory REST service.

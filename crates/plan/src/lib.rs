@@ -1,0 +1,1 @@
+//! The plan controller: validation, execution, itineraries and destination objects.
