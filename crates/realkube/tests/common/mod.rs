@@ -1,0 +1,68 @@
+//! Helpers shared by the harness's integration tests.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::time::Duration;
+
+use ferry_realkube::ControlPlane;
+
+/// The bound on any one test: a cold start is seconds; this is for a loaded machine.
+pub const TEST_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Runs `body` with [`TEST_TIMEOUT`].
+pub async fn bounded<T>(body: impl Future<Output = T>) -> T {
+    tokio::time::timeout(TEST_TIMEOUT, body)
+        .await
+        .expect("the test did not finish within its bound")
+}
+
+/// Starts a control plane, failing with the harness's own message (which says to run
+/// scripts/test when the binaries are missing).
+pub async fn start() -> ControlPlane {
+    ControlPlane::start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// True while `pid` is a live process (a zombie, or no /proc entry, counts as gone).
+pub fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command name in parentheses: "pid (comm) S ...".
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .map(|(_, rest)| !rest.trim_start().starts_with('Z'))
+            .unwrap_or(false),
+        Err(_) => false,
+    }
+}
+
+/// True when nothing listens on the loopback `port` (we can bind it ourselves).
+pub fn port_free(port: u16) -> bool {
+    std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+}
+
+/// Polls `check` every 100 ms until it holds, for at most `limit`.
+pub async fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: still not true after {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Asserts that every process is gone, every port is free and the dir is removed.
+pub async fn assert_no_leaks(pids: &[u32], ports: &[u16], dir: &std::path::Path) {
+    // Processes reaped by the harness are gone at once; ones killed by the watchdog
+    // (after the harness's process died) are reaped by init, so allow a moment.
+    eventually(Duration::from_secs(30), "processes gone", || {
+        pids.iter().all(|&pid| !alive(pid))
+    })
+    .await;
+    for &port in ports {
+        assert!(port_free(port), "port {port} is still in use");
+    }
+    assert!(!dir.exists(), "{} still exists", dir.display());
+}
