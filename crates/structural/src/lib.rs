@@ -31,7 +31,11 @@
 
 #![forbid(unsafe_code)]
 // Nested `if`s and boolean shapes mirror the upstream checks one to one; keep them readable.
-#![allow(clippy::collapsible_if, clippy::collapsible_match, clippy::nonminimal_bool)]
+#![allow(
+    clippy::collapsible_if,
+    clippy::collapsible_match,
+    clippy::nonminimal_bool
+)]
 
 mod cel;
 mod default;
