@@ -14,3 +14,7 @@ pub use merge_patch::merge_patch;
 
 pub mod schema;
 pub use schema::{Schema, SchemaError, TypeInfo};
+
+mod gofmt;
+mod strategic;
+pub use strategic::strategic_merge_patch;

@@ -57,6 +57,34 @@ impl Schema {
     }
 }
 
+impl Schema {
+    /// Type information from arbitrary OpenAPI definitions (v2 `definitions` or v3
+    /// `components.schemas` style, `$ref`s by name or by `#/...` path), rooted at
+    /// definition `root`. Set `strategic_merge` when the definitions carry the
+    /// `x-kubernetes-patch-*` extensions of a built-in-style API (an aggregated API
+    /// server's types, say); custom resources use [`Schema::for_custom_resource`].
+    pub fn from_openapi_definitions(
+        definitions: &Map<String, Value>,
+        root: &str,
+        strategic_merge: bool,
+    ) -> Result<Schema, SchemaError> {
+        for d in definitions.values() {
+            if crate::depth_within(d, crate::MAX_DEPTH).is_none() {
+                return Err(SchemaError::TooDeep(crate::MAX_DEPTH));
+            }
+        }
+        let mut builder = Builder::new(definitions);
+        let root = builder.named(root)?;
+        builder.finish()?;
+        Ok(Schema {
+            nodes: builder.nodes.into(),
+            root,
+            strategic_merge,
+            empty: None,
+        })
+    }
+}
+
 fn object_meta() -> Value {
     json!({ "$ref": OBJECT_META })
 }
