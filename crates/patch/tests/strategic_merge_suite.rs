@@ -59,7 +59,9 @@ fn merge_item_schema() -> Schema {
         },
         "io.k8s.apimachinery.pkg.runtime.RawExtension": {"type": "object"}
     });
-    Schema::from_openapi_definitions(definitions.as_object().unwrap(), "mergeItem", true).unwrap()
+    let definitions = definitions.as_object().expect("definitions are an object");
+    Schema::from_openapi_definitions(definitions, "mergeItem", true)
+        .expect("MergeItem schema builds")
 }
 
 #[test]
