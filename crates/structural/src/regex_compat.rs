@@ -17,12 +17,14 @@ pub(crate) fn compile(go_pattern: &str) -> Result<Regex, String> {
         .size_limit(SIZE_LIMIT)
         .build()
         .map_err(|e| match e {
-            regex::Error::Syntax(s) => s
-                .lines()
-                .last()
-                .unwrap_or("invalid syntax")
-                .trim()
-                .to_string(),
+            regex::Error::Syntax(s) => format!(
+                "error parsing regexp: {}",
+                s.lines()
+                    .last()
+                    .unwrap_or("invalid syntax")
+                    .trim()
+                    .trim_start_matches("error: ")
+            ),
             regex::Error::CompiledTooBig(n) => {
                 format!("expression too large: compiled program exceeds {n} bytes")
             }

@@ -151,6 +151,22 @@ fn check<'a>(
         Expr::Select(target, field) | Expr::Has(target, field) => {
             let t = check(target, self_node, is_root, scope, uses_old_self)?;
             match t {
+                Known::Schema(n, _)
+                    if !n.int_or_string
+                        && ["string", "integer", "number", "boolean", "array"]
+                            .contains(&n.ty.as_str()) =>
+                {
+                    let t = match n.ty.as_str() {
+                        "integer" => "int",
+                        "number" => "double",
+                        "boolean" => "bool",
+                        "array" => "list",
+                        other => other,
+                    };
+                    return Err(CompileError::Invalid(format!(
+                        "ERROR: <input>: type '{t}' does not support field selection"
+                    )));
+                }
                 Known::Schema(n, root) => match select_schema(n, root, field) {
                     Some(Some(child)) => Known::Schema(child, false),
                     Some(None) => Known::Unknown,
