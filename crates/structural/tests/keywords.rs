@@ -10,7 +10,10 @@ fn root(spec_props: Value) -> Value {
     }})
 }
 
-fn check(props: Value, spec: Value) -> Vec<(String, &'static str, String)> {
+/// (field, reason, message) of each cause.
+type Causes = Vec<(String, &'static str, String)>;
+
+fn check(props: Value, spec: Value) -> Causes {
     let schema = Schema::compile(&root(props)).unwrap_or_else(|e| panic!("{e}"));
     let obj = json!({"apiVersion": "g/v1", "kind": "K", "metadata": {"name": "n"}, "spec": spec});
     schema
@@ -20,13 +23,13 @@ fn check(props: Value, spec: Value) -> Vec<(String, &'static str, String)> {
         .collect()
 }
 
-fn one(field: &str, reason: &'static str, message: &str) -> Vec<(String, &'static str, String)> {
+fn one(field: &str, reason: &'static str, message: &str) -> Causes {
     vec![(field.to_string(), reason, message.to_string())]
 }
 
 #[test]
 fn keyword_table() {
-    let cases: Vec<(Value, Value, Vec<(String, &'static str, String)>)> = vec![
+    let cases: Vec<(Value, Value, Causes)> = vec![
         (json!({"x": {"type": "integer"}}), json!({"x": "s"}),
          one("spec.x", "FieldValueTypeInvalid", r#"Invalid value: "string": spec.x in body must be of type integer: "string""#)),
         (json!({"x": {"type": "integer"}}), json!({"x": 1.5}),
