@@ -149,12 +149,18 @@ impl ControlPlane {
             .prefix("ferry-realkube-")
             .tempdir()
             .map_err(|e| Error::io("create", std::env::temp_dir(), e))?;
-        let [etcd_client_port, etcd_peer_port, apiserver_port] = free_ports()?;
+        let [
+            etcd_client_port,
+            etcd_peer_port,
+            apiserver_port,
+            controller_manager_port,
+        ] = free_ports()?;
         let layout = Layout {
             dir: dir.path().to_path_buf(),
             etcd_client_port,
             etcd_peer_port,
             apiserver_port,
+            controller_manager_port,
         };
         let pki = Pki::generate()?;
         let token = pki::new_token();
@@ -184,10 +190,11 @@ impl ControlPlane {
             &mut watchdog,
         )?;
         let client = kube::Client::try_from(config.clone())?;
-        wait_for_readyz(
+        let mut watched = [&mut apiserver, &mut etcd];
+        wait_for_ok(
             &client,
-            &mut apiserver,
-            &mut etcd,
+            "/readyz",
+            &mut watched,
             deadline,
             opts.ready_timeout,
         )
@@ -196,13 +203,35 @@ impl ControlPlane {
         let controller_manager = if opts.controllers.is_empty() {
             None
         } else {
-            Some(Server::spawn(
+            let mut kcm = Server::spawn(
                 "kube-controller-manager",
                 &binaries.kube_controller_manager(),
                 &flags::kube_controller_manager(&layout, &opts.controllers),
                 layout.log("kube-controller-manager"),
                 &mut watchdog,
-            )?)
+            )?;
+            // Its /healthz needs no credentials: don't send the token there.
+            let mut kcm_config = config.clone();
+            let url = layout.controller_manager_url();
+            kcm_config.cluster_url =
+                url.parse()
+                    .map_err(|e: http::uri::InvalidUri| Error::InvalidUrl {
+                        reason: e.to_string(),
+                        url,
+                    })?;
+            kcm_config.auth_info = Default::default();
+            let kcm_client = kube::Client::try_from(kcm_config)?;
+            let mut watched = [&mut kcm, &mut apiserver, &mut etcd];
+            let deadline = Instant::now() + opts.ready_timeout;
+            wait_for_ok(
+                &kcm_client,
+                "/healthz",
+                &mut watched,
+                deadline,
+                opts.ready_timeout,
+            )
+            .await?;
+            Some(kcm)
         };
         tracing::debug!(url = %layout.apiserver_url(), dir = %layout.dir.display(), "real control plane ready");
 
@@ -265,13 +294,18 @@ impl ControlPlane {
         &self.layout.dir
     }
 
-    /// The TCP ports it listens on (etcd client and peer, kube-apiserver).
-    pub fn ports(&self) -> [u16; 3] {
-        [
+    /// The TCP ports it listens on (etcd client and peer, kube-apiserver, and
+    /// kube-controller-manager's if it runs).
+    pub fn ports(&self) -> Vec<u16> {
+        let mut ports = vec![
             self.layout.etcd_client_port,
             self.layout.etcd_peer_port,
             self.layout.apiserver_port,
-        ]
+        ];
+        if self.controller_manager.is_some() {
+            ports.push(self.layout.controller_manager_port);
+        }
+        ports
     }
 
     /// The ids of every process it started (servers and the watchdog), for leak checks.
@@ -402,40 +436,44 @@ async fn wait_for_port(
     }
 }
 
-/// Waits until kube-apiserver's `/readyz` answers `ok`, failing early if it or etcd
-/// exits.
-async fn wait_for_readyz(
+/// Waits until `path` on `client`'s server answers `ok`, failing early if any of
+/// `servers` exits. The first server is the one being waited for.
+async fn wait_for_ok(
     client: &kube::Client,
-    apiserver: &mut Server,
-    etcd: &mut Server,
+    path: &str,
+    servers: &mut [&mut Server],
     deadline: Instant,
     waited: Duration,
 ) -> Result<()> {
     loop {
-        for server in [&mut *apiserver, &mut *etcd] {
+        for server in servers.iter_mut() {
             if let Some(status) = server.exited() {
                 return Err(server.exited_error(status));
             }
         }
-        let request = http::Request::get("/readyz").body(Vec::new());
+        let request = http::Request::get(path).body(Vec::new());
         let last_check = match request {
             Ok(request) => {
                 let call = client.request_text(request);
                 match tokio::time::timeout(Duration::from_secs(5), call).await {
                     Ok(Ok(body)) if body.trim() == "ok" => return Ok(()),
-                    Ok(Ok(body)) => body,
-                    Ok(Err(e)) => e.to_string(),
-                    Err(_) => "no answer within 5s".to_string(),
+                    Ok(Ok(body)) => format!("GET {path}: {body}"),
+                    Ok(Err(e)) => format!("GET {path}: {e}"),
+                    Err(_) => format!("GET {path}: no answer within 5s"),
                 }
             }
             Err(e) => e.to_string(),
         };
         if Instant::now() >= deadline {
+            let (name, log_tail) = servers
+                .first()
+                .map(|s| (s.name(), s.log_tail()))
+                .unwrap_or_default();
             return Err(Error::NotReady {
-                name: apiserver.name(),
+                name,
                 waited,
                 last_check,
-                log_tail: apiserver.log_tail(),
+                log_tail,
             });
         }
         tokio::time::sleep(Duration::from_millis(200)).await;

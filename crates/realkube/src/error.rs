@@ -76,6 +76,15 @@ pub enum Error {
         log_tail: String,
     },
 
+    /// A URL the harness built does not parse (a bug in the harness).
+    #[error("the URL {url} does not parse: {reason}")]
+    InvalidUrl {
+        /// The URL.
+        url: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+
     /// The kubeconfig the harness wrote could not be loaded by kube-rs.
     #[error("loading the harness's kubeconfig: {0}")]
     Kubeconfig(#[from] kube::config::KubeconfigError),

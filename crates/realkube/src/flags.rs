@@ -16,6 +16,8 @@ pub struct Layout {
     pub etcd_peer_port: u16,
     /// kube-apiserver's secure port.
     pub apiserver_port: u16,
+    /// kube-controller-manager's secure port (serving only `/healthz` and friends).
+    pub controller_manager_port: u16,
 }
 
 impl Layout {
@@ -46,6 +48,10 @@ impl Layout {
     /// kube-apiserver's URL.
     pub fn apiserver_url(&self) -> String {
         format!("https://127.0.0.1:{}", self.apiserver_port)
+    }
+    /// kube-controller-manager's URL.
+    pub fn controller_manager_url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.controller_manager_port)
     }
 }
 
@@ -81,7 +87,9 @@ pub fn token_file_line(token: &str) -> String {
 
 /// kube-apiserver: loopback only, static token authentication, RBAC, and the default
 /// admission chain less `ServiceAccount` (which would reject pods until a controller
-/// has made each namespace's `default` ServiceAccount; pods here are simulated).
+/// has made each namespace's `default` ServiceAccount; pods here are simulated). No
+/// endpoint reconciler: it would try every 10 s to publish 127.0.0.1 as the
+/// `kubernetes` Service's endpoint, which validation rejects (loopback).
 pub fn kube_apiserver(l: &Layout, extra: &[String]) -> Vec<String> {
     let mut args = vec![
         format!("--etcd-servers={}", l.etcd_url()),
@@ -105,6 +113,7 @@ pub fn kube_apiserver(l: &Layout, extra: &[String]) -> Vec<String> {
         "--service-account-issuer=https://kubernetes.default.svc.cluster.local".into(),
         format!("--service-cluster-ip-range={SERVICE_IP}/24"),
         "--disable-admission-plugins=ServiceAccount".into(),
+        "--endpoint-reconciler-type=none".into(),
         "--allow-privileged=true".into(),
         "--profiling=false".into(),
     ];
@@ -113,13 +122,18 @@ pub fn kube_apiserver(l: &Layout, extra: &[String]) -> Vec<String> {
 }
 
 /// kube-controller-manager running only `controllers`, talking to kube-apiserver as
-/// the token user, with no serving port of its own and no leader election.
+/// the token user, without leader election. Its own port serves `/healthz` (always
+/// allowed, so no delegated authentication is set up) with kube-apiserver's serving
+/// certificate, which is valid for 127.0.0.1.
 pub fn kube_controller_manager(l: &Layout, controllers: &[String]) -> Vec<String> {
     vec![
         format!("--kubeconfig={}", path(&l.kubeconfig())),
         format!("--controllers={}", controllers.join(",")),
         "--leader-elect=false".into(),
-        "--secure-port=0".into(),
+        "--bind-address=127.0.0.1".into(),
+        format!("--secure-port={}", l.controller_manager_port),
+        format!("--tls-cert-file={}", path(&l.pki("serving.crt"))),
+        format!("--tls-private-key-file={}", path(&l.pki("serving.key"))),
         "--use-service-account-credentials=false".into(),
         format!(
             "--service-account-private-key-file={}",
@@ -141,18 +155,21 @@ mod tests {
             etcd_client_port: 2379,
             etcd_peer_port: 2380,
             apiserver_port: 6443,
+            controller_manager_port: 10257,
         }
     }
 
     #[test]
     fn everything_listens_on_loopback_only() {
         let l = layout();
-        for arg in etcd(&l).iter().chain(kube_apiserver(&l, &[]).iter()) {
+        let kcm = kube_controller_manager(&l, &["namespace-controller".into()]);
+        for arg in etcd(&l).iter().chain(&kube_apiserver(&l, &[])).chain(&kcm) {
             if arg.contains("://") && !arg.contains("kubernetes.default.svc") {
                 assert!(arg.contains("127.0.0.1"), "{arg}");
             }
         }
         assert!(kube_apiserver(&l, &[]).contains(&"--bind-address=127.0.0.1".to_string()));
+        assert!(kcm.contains(&"--bind-address=127.0.0.1".to_string()));
     }
 
     #[test]

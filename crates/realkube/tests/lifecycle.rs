@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{alive, assert_no_leaks, bounded, start};
+use ferry_realkube::ControlPlane;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Api;
 
@@ -69,6 +70,43 @@ async fn a_panicking_test_body_still_kills_the_processes() {
         assert!(err.is_panic(), "{err}");
         let (pids, ports, dir) = rx.recv().unwrap();
         assert_no_leaks(&pids, &ports, &dir).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_controller_manager_is_stopped_too() {
+    bounded(async {
+        let plane = ControlPlane::builder()
+            .garbage_collection()
+            .start()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (pids, ports, dir) = (plane.pids(), plane.ports(), plane.dir().to_path_buf());
+        assert_eq!(
+            pids.len(),
+            4,
+            "watchdog, etcd, kube-apiserver, kube-controller-manager"
+        );
+        assert_eq!(ports.len(), 4);
+        assert!(pids.iter().all(|&pid| alive(pid)));
+        plane.stop().unwrap();
+        assert_no_leaks(&pids, &ports, &dir).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_controller_fails_the_start_with_the_managers_log() {
+    bounded(async {
+        let err = ControlPlane::builder()
+            .controllers(["no-such-controller"])
+            .start()
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("kube-controller-manager exited"), "{text}");
+        assert!(text.contains("no-such-controller"), "{text}");
     })
     .await;
 }
