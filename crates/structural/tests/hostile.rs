@@ -23,7 +23,7 @@ fn schema() -> Schema {
                         "x-kubernetes-validations": [{"rule": "self.all(x, self.all(y, x + y >= 0))"}]}
         }}
     }}))
-    .unwrap()
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Builds `depth` nested objects without recursion.
@@ -149,7 +149,7 @@ impl Gen {
         ];
         match self.next() % if depth > 6 { 6 } else { 9 } {
             0 => Value::Null,
-            1 => Value::Bool(self.next() % 2 == 0),
+            1 => Value::Bool(self.next().is_multiple_of(2)),
             2 => json!(self.next() as i64 % 1000 - 500),
             3 => json!((self.next() % 10_000) as f64 / 7.0),
             4 => json!(
