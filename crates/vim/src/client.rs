@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use crate::config::ConnectConfig;
-use crate::error::{Error, FaultKind};
+use crate::error::{Error, Fault, FaultKind};
 use crate::secret::Secret;
 use crate::soap::Transport;
 use crate::value::{DataObject, MoRef, Value};
@@ -304,10 +304,20 @@ impl Client {
             .as_ref()
             .and_then(|o| o.get("currentSession"))
             .is_some();
-        if !alive {
-            self.renew_session(generation).await?;
+        if alive {
+            return Ok(());
         }
-        Ok(())
+        if !self.inner.config.relogin {
+            return Err(Error::Fault {
+                method: "keep-alive".into(),
+                fault: Box::new(Fault {
+                    name: "NotAuthenticated".into(),
+                    message: "the session has expired or was terminated".into(),
+                    detail: DataObject::default(),
+                }),
+            });
+        }
+        self.renew_session(generation).await
     }
 
     /// Runs [`Client::keep_alive`] every `every` until the returned handle is

@@ -563,10 +563,14 @@ impl RetrievePager {
         Ok(Some(page.objects))
     }
 
-    /// Releases the server's remaining pages.
+    /// Releases the server's remaining pages. Servers without
+    /// `CancelRetrievePropertiesEx` (vcsim) expire them on their own.
     pub async fn cancel(mut self) -> Result<(), Error> {
         if let PagerState::Next(token) = std::mem::replace(&mut self.state, PagerState::Done) {
-            self.client.cancel_retrieve(&token).await?;
+            match self.client.cancel_retrieve(&token).await {
+                Err(e) if !e.is_unsupported() => return Err(e),
+                _ => {}
+            }
         }
         Ok(())
     }

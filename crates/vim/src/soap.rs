@@ -32,6 +32,8 @@ pub(crate) struct Transport {
 
 impl Transport {
     pub fn new(config: &ConnectConfig) -> Result<Self, Error> {
+        // reqwest's rustls backend needs a process-wide provider even for http.
+        crate::tls::provider();
         let mut builder = reqwest::Client::builder()
             .connect_timeout(config.timeouts.connect)
             .pool_idle_timeout(Duration::from_secs(50))

@@ -21,6 +21,10 @@ pub struct WatchBatch {
 }
 
 /// Follows a filter's changes (see the module documentation).
+///
+/// Start the spec from persistent objects (the root folder, as Forklift
+/// does): a container view belongs to the session that created it, so a
+/// view-based watch cannot be recreated after a re-login.
 #[derive(Debug)]
 pub struct UpdateWatch {
     client: Client,

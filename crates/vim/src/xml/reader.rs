@@ -3,6 +3,7 @@
 //! predefined ones (plus character references). Anything else is an
 //! [`XmlError`], never a panic.
 
+use quick_xml::errors::SyntaxError;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
@@ -106,10 +107,21 @@ pub(crate) fn parse(input: &[u8], limits: ParseLimits) -> Result<Element, XmlErr
 
     loop {
         let position = reader.buffer_position();
-        let event = reader.read_event().map_err(|e| XmlError::Malformed {
-            offset: reader.error_position(),
-            message: e.to_string(),
-        })?;
+        let event = match reader.read_event() {
+            Ok(event) => event,
+            // "… not closed before the end of input": the document was cut.
+            Err(quick_xml::Error::Syntax(e)) if e != SyntaxError::InvalidBangMarkup => {
+                return Err(XmlError::Truncated {
+                    open_elements: stack.len() + 1,
+                });
+            }
+            Err(e) => {
+                return Err(XmlError::Malformed {
+                    offset: reader.error_position(),
+                    message: e.to_string(),
+                });
+            }
+        };
         match event {
             Event::Start(start) => {
                 if root.is_some() {
