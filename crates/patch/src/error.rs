@@ -40,8 +40,8 @@ pub enum PatchError {
     /// (kube-apiserver: 422 Invalid).
     #[error("{0}")]
     Unprocessable(String),
-    /// The patch failed in a way kube-apiserver does not classify; it answers
-    /// 500 InternalError with this message.
+    /// The patch failed in a way kube-apiserver does not classify; it answers 500
+    /// with this message and an empty reason.
     #[error("{0}")]
     Internal(String),
     /// Strategic merge patch was requested for a type that has no strategic-merge
@@ -105,16 +105,13 @@ fn parts(code: u16, reason: &'static str, message: String) -> StatusParts {
     }
 }
 
-/// How kube-apiserver reports an error that is not a `StatusError` (500).
+/// How kube-apiserver reports an error that is not a `StatusError`: 500, reason
+/// `""` (StatusReasonUnknown), the error text as the message.
 pub(crate) fn internal(message: &str) -> StatusParts {
     StatusParts {
         code: 500,
-        reason: "InternalError",
-        message: format!("Internal error occurred: {message}"),
-        causes: vec![StatusCause {
-            cause_type: "",
-            message: message.to_string(),
-            field: String::new(),
-        }],
+        reason: "",
+        message: message.to_string(),
+        causes: Vec::new(),
     }
 }
