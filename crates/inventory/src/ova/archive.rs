@@ -217,12 +217,14 @@ pub fn read_ova(path: &Path, limits: &Limits) -> Result<ArchiveDescriptor, ReadE
                 "ends inside member '{name}' ({} of {size} bytes present)",
                 size.saturating_sub(end - file_len)
             ));
+            // The member exists, cut short: the damage concern says so, not "missing".
+            if regular && let Ok(text) = std::str::from_utf8(&raw_name) {
+                members.files.insert(member_name(text));
+            }
             break;
         }
         if regular && let Ok(text) = std::str::from_utf8(&raw_name) {
-            members
-                .files
-                .insert(text.strip_prefix("./").unwrap_or(text).to_owned());
+            members.files.insert(member_name(text));
         }
         last_member = name;
     }
@@ -279,6 +281,11 @@ fn utf8(mut bytes: Vec<u8>) -> Result<String, ReadError> {
     String::from_utf8(bytes).map_err(|error| ReadError::NotUtf8 {
         offset: error.utf8_error().valid_up_to(),
     })
+}
+
+/// A member name as a descriptor's href names it (without a leading `./`).
+fn member_name(text: &str) -> String {
+    text.strip_prefix("./").unwrap_or(text).to_owned()
 }
 
 /// Upstream's descriptor test: the member name, lower-cased, ends in `.ovf`.

@@ -202,26 +202,51 @@ fn disk_content(seed: &str, size: u64) -> Vec<(u64, Vec<u8>)> {
     regions
 }
 
-/// Replaces the random `CID=` of a VMDK's embedded descriptor with one derived from
-/// `seed` (same length, so nothing moves).
+/// Replaces the random content ID (`CID=<hex>`, printed without padding) in a VMDK's
+/// embedded descriptor with 8 hex digits derived from `seed`, shifting the rest of the
+/// descriptor text within its zero-padded area.
 fn fix_vmdk_content_id(path: &Path, seed: &str) -> io::Result<()> {
+    let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidData, format!("VMDK: {what}"));
     let mut file = File::options().read(true).write(true).open(path)?;
     let mut head = vec![0; 64 * 1024];
     let read = file.read(&mut head)?;
     head.truncate(read);
-    let needle = b"\nCID=";
-    let Some(at) = head
-        .windows(needle.len())
-        .position(|window| window == needle)
-    else {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "qemu-img wrote a VMDK without a CID line",
-        ));
+    let field = |at: usize| {
+        head.get(at..at + 8)
+            .and_then(|bytes| <[u8; 8]>::try_from(bytes).ok())
+            .map(u64::from_le_bytes)
     };
+    let (Some(offset), Some(size)) = (field(28), field(36)) else {
+        return Err(invalid("header too short"));
+    };
+    let area_end = usize::try_from((offset + size) * 512)
+        .map_err(|_| invalid("descriptor out of range"))?
+        .min(head.len());
+    let needle = b"\nCID=";
+    let Some(at) = head.windows(needle.len()).position(|w| w == needle) else {
+        return Err(invalid("no CID line in the descriptor"));
+    };
+    let digits = at + needle.len();
+    let line_end = head[digits..]
+        .iter()
+        .position(|b| *b == b'\n')
+        .map(|n| digits + n)
+        .ok_or_else(|| invalid("unterminated CID line"))?;
+    let text_end = head[line_end..area_end]
+        .iter()
+        .position(|b| *b == 0)
+        .map_or(area_end, |n| line_end + n);
     let cid = &hex::encode(Sha256::digest(seed.as_bytes()))[..8];
-    file.seek(SeekFrom::Start((at + needle.len()) as u64))?;
-    file.write_all(cid.as_bytes())
+    let mut text = head[digits..digits].to_vec();
+    text.extend_from_slice(cid.as_bytes());
+    text.extend_from_slice(&head[line_end..text_end]);
+    let old_len = text_end - digits;
+    if digits + text.len() > area_end {
+        return Err(invalid("descriptor area full"));
+    }
+    text.resize(text.len().max(old_len), 0);
+    file.seek(SeekFrom::Start(digits as u64))?;
+    file.write_all(&text)
 }
 
 fn qemu_img(options: &SampleOptions, args: &[String]) -> Result<(), SampleError> {
@@ -721,6 +746,8 @@ fn virtualbox_bios(
 
 /// The oVirt sample's VM ID (a UUID, as oVirt exports it).
 pub const OVIRT_VM_ID: &str = "2f6a0c7e-5d2b-4c1e-9a43-6b1f0d8e7c21";
+/// The `populatedSize` the oVirt sample declares for its disk.
+const OVIRT_POPULATED_SIZE: u64 = 3 * MIB;
 
 fn ovirt(staging: &Staging, options: &SampleOptions) -> Result<SampleAppliance, SampleError> {
     let name = "ferry-ovirt";
@@ -733,12 +760,15 @@ fn ovirt(staging: &Staging, options: &SampleOptions) -> Result<SampleAppliance, 
         format: DiskFormat::Qcow2,
     };
     let built = disk.build(&scratch, options)?;
-    let populated = fs::metadata(&built)?.len();
+    let size = fs::metadata(&built)?.len();
+    // oVirt records the image's allocated size; a fixed figure keeps the disk ID (which
+    // hashes it) independent of the qemu-img version.
+    let populated = OVIRT_POPULATED_SIZE;
     let descriptor = format!(
         r#"<?xml version='1.0' encoding='UTF-8'?>
 <ovf:Envelope xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1/" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData" xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns="http://schemas.dmtf.org/ovf/envelope/1/" xmlns:ovirt="http://www.ovirt.org/ovf" ovf:version="4.4.0.0">
   <References>
-    <File ovf:href="{image_id}" ovf:id="{image_id}" ovf:size="{populated}"/>
+    <File ovf:href="{image_id}" ovf:id="{image_id}" ovf:size="{size}"/>
   </References>
   <NetworkSection>
     <Info>List of networks</Info>
