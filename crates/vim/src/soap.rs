@@ -26,6 +26,7 @@ pub(crate) struct Transport {
     action: RwLock<String>,
     cookie: RwLock<Option<Secret>>,
     limits: Limits,
+    user_agent: String,
     observer: Option<Arc<TlsObserver>>,
     stats: Mutex<BTreeMap<String, u64>>,
 }
@@ -55,6 +56,7 @@ impl Transport {
             action: RwLock::new("urn:vim25/8.0.3.0".to_owned()),
             cookie: RwLock::new(None),
             limits: config.limits,
+            user_agent: config.user_agent.clone(),
             observer,
             stats: Mutex::new(BTreeMap::new()),
         })
@@ -117,7 +119,7 @@ impl Transport {
             .timeout(timeout)
             .header(CONTENT_TYPE, r#"text/xml; charset="utf-8""#)
             .header("SOAPAction", action)
-            .header(USER_AGENT, concat!("ferry-vim/", env!("CARGO_PKG_VERSION")))
+            .header(USER_AGENT, self.user_agent.as_str())
             .body(body);
         if let Some(cookie) = self.cookie()
             && let Ok(value) = HeaderValue::from_str(cookie.expose())

@@ -294,3 +294,19 @@ async fn the_simulator_dies_with_its_handle() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_keep_alive_task_renews_an_expired_session_by_itself() {
+    bounded("keep-alive task", async {
+        let vcsim = start(Vcsim::builder().session_timeout(Duration::from_millis(300))).await;
+        let client = Client::connect(vcsim.config()).await.unwrap();
+        // Ticks slower than the idle timeout: each tick finds the session gone.
+        let keep_alive = client.spawn_keep_alive(Duration::from_secs(1));
+        while client.session_generation() < 2 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        drop(keep_alive);
+        assert!(client.call_stats()["RetrievePropertiesEx"] >= 1);
+    })
+    .await;
+}

@@ -182,7 +182,7 @@ async fn cancel_wait_for_updates_ends_a_pending_wait() {
             &vms(&client).await,
             vec![PropertySpec::new("VirtualMachine", &["name"])],
         );
-        client
+        let filter = client
             .create_filter(&collector, &spec, false)
             .await
             .unwrap();
@@ -217,6 +217,7 @@ async fn cancel_wait_for_updates_ends_a_pending_wait() {
             Some(FaultKind::RequestCanceled),
             "{error}"
         );
+        client.destroy_property_filter(&filter).await.unwrap();
         client.destroy_property_collector(&collector).await.unwrap();
     })
     .await;
