@@ -21,6 +21,10 @@ async fn login_with_the_right_credentials() {
             MoRef::new("Folder", "group-d1")
         );
         assert_eq!(client.session_generation(), 1);
+        // Neither the password nor the session key shows in Debug output.
+        let debug = format!("{client:?}");
+        assert!(!debug.contains(vcsim.password().expose()));
+        assert!(!debug.contains(session.key.expose()));
         // The session works, then ends.
         client.keep_alive().await.unwrap();
         client.logout().await.unwrap();
