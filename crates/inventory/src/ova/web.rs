@@ -32,14 +32,9 @@ use super::model::{Concern, Disk, Network, Storage, Vm};
 use super::snapshot::Snapshot;
 use crate::rest::{Collections, Links, ListQuery, MAX_DETAIL, RestError, json, json_array};
 
-/// The collections of an OVA provider, in upstream's route order.
-const COLLECTIONS: [&str; 5] = ["vms", "networks", "disks", "storages", "workloads"];
-
+/// The collections of an OVA provider: `vms`, `networks`, `disks`, `storages`, and
+/// `workloads` (by VM ID only).
 impl Collections for OvaInventory {
-    fn collections(&self) -> &'static [&'static str] {
-        &COLLECTIONS
-    }
-
     fn list_json(
         &self,
         collection: &str,

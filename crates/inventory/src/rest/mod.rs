@@ -71,11 +71,8 @@ pub const PROVIDER_NOT_FOUND: &str = "ProviderNotFound";
 
 /// A provider type's collections, rendered as upstream's web layer does.
 pub trait Collections: Inventory {
-    /// The collection names routed under `/providers/<type>/<uid>/` (`workloads`
-    /// included when the type has them; it is only addressable by ID).
-    fn collections(&self) -> &'static [&'static str];
-
-    /// A collection as a JSON array. [`RestError::NotFound`] for an unknown collection.
+    /// A collection as a JSON array. [`RestError::NotFound`] for an unknown collection
+    /// (and for collections only addressable by ID, such as `workloads`).
     fn list_json(
         &self,
         collection: &str,
