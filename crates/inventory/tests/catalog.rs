@@ -450,6 +450,25 @@ fn hostile_catalogs_give_reasons_not_panics() {
     many.file("d.vmdk", b"x")
         .write(&root.join("many-members.ova"));
 
+    let same_uuid = common::descriptor("same-uuid", &ok_disk).replace(
+        r#"ovf:id="same-uuid""#,
+        r#"ovf:id="6f9619ff-8b86-d011-b42d-00c04fc964ff""#,
+    );
+    common::write_ova(&root.join("same-uuid-a.ova"), &same_uuid, &["d.vmdk"]);
+    common::write_ova(&root.join("same-uuid-b.ova"), &same_uuid, &["d.vmdk"]);
+    common::write_ova(
+        &root.join("collection.ova"),
+        r#"<Envelope><VirtualSystemCollection><VirtualSystem id="inner"/></VirtualSystemCollection></Envelope>"#,
+        &[],
+    );
+    common::write_ova(&root.join("empty-envelope.ova"), "<Envelope/>", &[]);
+    std::fs::create_dir(root.join("unpacked")).unwrap();
+    std::fs::write(
+        root.join("unpacked/vm.ovf"),
+        common::descriptor("unpacked", &[(Some("gone.vmdk"), "1", "byte * 2^30")]),
+    )
+    .unwrap();
+
     let before = snapshot_tree(root);
     let outside_before = snapshot_tree(outside.path());
     let inventory = common::inventory(root);
@@ -472,6 +491,9 @@ fn hostile_catalogs_give_reasons_not_panics() {
         ("/ova/huge.ovf", "DescriptorTooLarge"),
         ("/ova/escape.ova", "SymlinkOutsideCatalog"),
         ("/ova/caf\u{fffd}.ova", "NameNotUtf8"),
+        ("/ova/same-uuid-b.ova", "DuplicateVmId"),
+        ("/ova/collection.ova", "VirtualSystemCollectionIgnored"),
+        ("/ova/empty-envelope.ova", "DescriptorHasNoVm"),
     ];
     for (subject, reason) in expected {
         assert!(
@@ -515,6 +537,11 @@ fn hostile_catalogs_give_reasons_not_panics() {
         Err(FindError::NotUnique { count: 2, .. })
     ));
     assert_eq!(concerns("many-members"), Vec::<String>::new());
+    assert_eq!(concerns("unpacked"), ["ova.disk.file.missing"]);
+    let same = inventory
+        .find(Kind::Vm, &Ref::name("same-uuid"))
+        .expect("the first of two VMs with one UUID is listed");
+    assert_eq!(same.id, "6f9619ff-8b86-d011-b42d-00c04fc964ff");
 }
 
 /// Every path under `root` with its length and a fingerprint (not following links).

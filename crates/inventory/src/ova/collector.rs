@@ -306,7 +306,10 @@ impl OvaInventory {
             fail(reason, error.to_string())
         })?;
         let present_files = present_files.unwrap_or_else(|| {
-            let dir = candidate.path.parent().unwrap_or(canonical_root);
+            // Next to the descriptor as the conversion sees it (a linked descriptor's
+            // disks are looked up beside the link, not beside its target).
+            let beside = canonical_root.join(&candidate.relative);
+            let dir = beside.parent().unwrap_or(canonical_root);
             archive::files_beside(
                 dir,
                 canonical_root,
