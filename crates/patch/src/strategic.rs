@@ -457,7 +457,7 @@ impl Merger<'_> {
             let Some(key_value) = item_map.get(merge_key) else {
                 return Err(no_merge_key(item_map, merge_key));
             };
-            match find_by_key(&list.view(), merge_key, key_value)? {
+            match find_by_key(list.as_slice(), merge_key, key_value)? {
                 Some(index) => {
                     let Value::Object(current) = list.get(index) else {
                         continue;
@@ -493,11 +493,15 @@ impl GoSlice {
         }
     }
 
-    fn view(&self) -> Vec<Value> {
+    fn as_slice(&self) -> &[Value] {
         match &self.detached {
-            Some(d) => d.clone(),
-            None => self.array[..self.len].to_vec(),
+            Some(d) => d,
+            None => &self.array[..self.len],
         }
+    }
+
+    fn view(&self) -> Vec<Value> {
+        self.as_slice().to_vec()
     }
 
     fn get(&self, i: usize) -> Value {
@@ -756,7 +760,7 @@ fn merge_slice_special_elements(
                     let Some(key_value) = item_map.get(merge_key) else {
                         return Err(no_merge_key(item_map, merge_key));
                     };
-                    while let Some(i) = find_by_key(&original.view(), merge_key, key_value)? {
+                    while let Some(i) = find_by_key(original.as_slice(), merge_key, key_value)? {
                         original.remove(i);
                     }
                 }
@@ -777,30 +781,80 @@ fn merge_slice_special_elements(
     Ok(plain)
 }
 
-/// Whether `item` is in `list`: by merge key for objects, by value for scalars.
-fn index_in(
-    list: &[Value],
-    item: &Value,
-    merge_key: &str,
-    kind: GoType,
-) -> Result<Option<usize>, PatchError> {
-    let key_of = |v: &Value| -> Value {
-        if kind == GoType::Map {
-            match v {
-                Value::Object(m) => m.get(merge_key).cloned().unwrap_or(Value::Null),
-                _ => Value::Null,
-            }
-        } else {
-            v.clone()
+/// The value an item is ordered by: its merge key for objects, itself for scalars.
+fn order_key(v: &Value, merge_key: &str, kind: GoType) -> Value {
+    if kind == GoType::Map {
+        match v {
+            Value::Object(m) => m.get(merge_key).cloned().unwrap_or(Value::Null),
+            _ => Value::Null,
         }
-    };
-    let wanted = key_of(item);
-    for (i, v) in list.iter().enumerate() {
-        if go_eq(&wanted, &key_of(v))? {
-            return Ok(Some(i));
+    } else {
+        v.clone()
+    }
+}
+
+/// A hashable form of a scalar that keeps Go's type distinctions (`1` is not `1.0`);
+/// `None` for objects and lists, which Go cannot compare.
+fn scalar_hash_key(v: &Value) -> Option<String> {
+    Some(match v {
+        Value::Null => "n".into(),
+        Value::Bool(b) => format!("b{b}"),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => format!("i{i}"),
+            None => format!("f{}", n.as_f64().unwrap_or(0.0).to_bits()),
+        },
+        Value::String(s) => format!("s{s}"),
+        Value::Array(_) | Value::Object(_) => return None,
+    })
+}
+
+/// Positions of items in a list, by merge key (objects) or value (scalars): the first
+/// position of each, as Go's linear `index` finds it, in constant time.
+struct OrderIndex<'l> {
+    positions: std::collections::HashMap<String, usize>,
+    list: &'l [Value],
+    merge_key: &'l str,
+    kind: GoType,
+    /// Some key is an object or list: fall back to Go's linear comparison.
+    linear: bool,
+}
+
+impl<'l> OrderIndex<'l> {
+    fn new(list: &'l [Value], merge_key: &'l str, kind: GoType) -> OrderIndex<'l> {
+        let mut positions = std::collections::HashMap::new();
+        let mut linear = false;
+        for (i, v) in list.iter().enumerate() {
+            match scalar_hash_key(&order_key(v, merge_key, kind)) {
+                Some(k) => {
+                    positions.entry(k).or_insert(i);
+                }
+                None => linear = true,
+            }
+        }
+        OrderIndex {
+            positions,
+            list,
+            merge_key,
+            kind,
+            linear,
         }
     }
-    Ok(None)
+
+    /// Go's `index`: where `item` is in the list.
+    fn position(&self, item: &Value) -> Result<Option<usize>, PatchError> {
+        let wanted = order_key(item, self.merge_key, self.kind);
+        match scalar_hash_key(&wanted) {
+            Some(k) if !self.linear => Ok(self.positions.get(&k).copied()),
+            _ => {
+                for (i, v) in self.list.iter().enumerate() {
+                    if go_eq(&wanted, &order_key(v, self.merge_key, self.kind))? {
+                        return Ok(Some(i));
+                    }
+                }
+                Ok(None)
+            }
+        }
+    }
 }
 
 /// `partitionPrimitivesByPresentInList` (Go builds a set of `by`, so objects and lists
@@ -974,9 +1028,10 @@ fn normalize_slice_order(
     } else {
         keep = items;
     }
+    let index = OrderIndex::new(order, merge_key, kind);
     let mut indexed = Vec::with_capacity(keep.len());
     for v in keep {
-        let position = index_in(order, &v, merge_key, kind)?;
+        let position = index.position(&v)?;
         indexed.push((position.unwrap_or(usize::MAX), v));
     }
     indexed.sort_by_key(|(position, _)| *position);
@@ -995,6 +1050,7 @@ fn merge_sorted(
     merge_key: &str,
     kind: GoType,
 ) -> Result<Vec<Value>, PatchError> {
+    let index = OrderIndex::new(server_order, merge_key, kind);
     let mut out = Vec::with_capacity(left.len() + right.len());
     let mut left = left.into_iter().peekable();
     let mut right = right.into_iter().peekable();
@@ -1004,8 +1060,8 @@ fn merge_sorted(
             (Some(_), None) => true,
             (None, Some(_)) => false,
             (Some(l), Some(r)) => {
-                let li = index_in(server_order, l, merge_key, kind)?;
-                let ri = index_in(server_order, r, merge_key, kind)?;
+                let li = index.position(l)?;
+                let ri = index.position(r)?;
                 matches!((li, ri), (Some(li), Some(ri)) if li < ri)
             }
         };

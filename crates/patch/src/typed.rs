@@ -207,7 +207,7 @@ fn validate_at(
         Shape::List(list) => match value {
             Value::Null => {}
             Value::Array(items) => {
-                let mut seen: Vec<PathElement> = Vec::new();
+                let mut seen: std::collections::BTreeSet<PathElement> = Default::default();
                 for (i, item) in items.iter().enumerate() {
                     let pe = if list.kind == ListKind::Atomic {
                         PathElement::Index(i as i64)
@@ -220,11 +220,11 @@ fn validate_at(
                             }
                         }
                     };
-                    if list.kind != ListKind::Atomic {
-                        if seen.contains(&pe) && !allow_duplicates {
-                            errs.push(path, format!("duplicate entries for key {pe}"));
-                        }
-                        seen.push(pe.clone());
+                    if list.kind != ListKind::Atomic
+                        && !seen.insert(pe.clone())
+                        && !allow_duplicates
+                    {
+                        errs.push(path, format!("duplicate entries for key {pe}"));
                     }
                     path.push(pe);
                     validate_at(types, item, list.items, allow_duplicates, path, errs);
@@ -289,18 +289,13 @@ fn field_set_at(
                 .map(|i| list_item_pe(types, list, i).ok())
                 .collect();
             // Duplicated elements are owned as a whole.
-            let mut seen: Vec<&PathElement> = Vec::new();
-            let mut duplicates: Vec<&PathElement> = Vec::new();
+            let mut seen: std::collections::BTreeSet<&PathElement> = Default::default();
+            let mut duplicates: std::collections::BTreeSet<&PathElement> = Default::default();
             for pe in pes.iter().flatten() {
-                if seen.contains(&pe) {
-                    if !duplicates.contains(&pe) {
-                        path.push(pe.clone());
-                        set.insert(path);
-                        path.pop();
-                        duplicates.push(pe);
-                    }
-                } else {
-                    seen.push(pe);
+                if !seen.insert(pe) && duplicates.insert(pe) {
+                    path.push(pe.clone());
+                    set.insert(path);
+                    path.pop();
                 }
             }
             for (item, pe) in items.iter().zip(pes.iter()) {
