@@ -1,0 +1,842 @@
+//! The HTTP face of the server: one handler that authenticates, parses the path as
+//! kube-apiserver's request-info factory does, dispatches to the operations, counts
+//! the request and logs it (never with a body).
+
+pub mod discovery;
+pub mod openapi;
+pub mod request;
+pub mod respond;
+pub mod watch;
+
+use crate::logs::{LogBody, LogRequest};
+use crate::metrics::RequestKey;
+use crate::ops::{
+    Api, DeleteOptions, ListOptions, Patch, PatchKind, Propagation, Sub, WriteOptions,
+};
+use crate::resource::{FieldValidation, ResourceDef};
+use crate::selector::{FieldSelector, LabelSelector};
+use crate::status::{ApiError, FieldError};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, header};
+use axum::response::Response;
+use request::{BodyType, Output, Query, ResourcePath, Route, Verb};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What the HTTP layer needs besides the operations.
+#[derive(Debug)]
+pub struct HttpState {
+    /// The operations.
+    pub api: Arc<Api>,
+    /// The bearer token clients must present; `None` disables authentication.
+    pub token: Option<String>,
+    /// The address clients reach the server at (`/api`'s serverAddressByClientCIDRs).
+    pub address: String,
+}
+
+/// The router serving everything.
+pub fn router(state: Arc<HttpState>) -> Router {
+    Router::new().fallback(handle).with_state(state)
+}
+
+fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn authorized(st: &HttpState, h: &HeaderMap) -> bool {
+    let Some(token) = &st.token else { return true };
+    let Some(v) = header_str(h, header::AUTHORIZATION) else {
+        return false;
+    };
+    let Some(presented) = v
+        .strip_prefix("Bearer ")
+        .or_else(|| v.strip_prefix("bearer "))
+    else {
+        return false;
+    };
+    constant_time_eq(presented.trim().as_bytes(), token.as_bytes())
+}
+
+fn public(route: &Route) -> bool {
+    matches!(route, Route::Health(_) | Route::Version)
+}
+
+/// What the counters record about a request.
+#[derive(Debug, Default)]
+struct Recorded {
+    verb: String,
+    group: String,
+    version: String,
+    resource: String,
+    subresource: String,
+    field_manager: Option<String>,
+    written: Option<String>,
+}
+
+async fn handle(State(st): State<Arc<HttpState>>, req: Request) -> Response {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let query = Query::parse(req.uri().query());
+    let headers = req.headers().clone();
+    let user_agent = header_str(&headers, header::USER_AGENT)
+        .unwrap_or_default()
+        .to_string();
+    let route = request::route(&path);
+    let mut rec = Recorded {
+        verb: "other".into(),
+        ..Default::default()
+    };
+    let resp = if !public(&route) && !authorized(&st, &headers) {
+        respond::error(&ApiError::unauthorized())
+    } else {
+        dispatch(
+            &st,
+            method.clone(),
+            route,
+            query,
+            headers,
+            req.into_body(),
+            &mut rec,
+        )
+        .await
+    };
+    let code = resp.status().as_u16();
+    st.api.counters.record(
+        RequestKey {
+            verb: rec.verb.clone(),
+            group: rec.group.clone(),
+            version: rec.version.clone(),
+            resource: rec.resource.clone(),
+            subresource: rec.subresource.clone(),
+            code,
+        },
+        &user_agent,
+        rec.field_manager.as_deref(),
+    );
+    tracing::debug!(
+        target: "ferry_apiserver::request",
+        method = %method,
+        path = %path,
+        verb = %rec.verb,
+        resource = %rec.resource,
+        subresource = %rec.subresource,
+        code,
+        elapsed_us = started.elapsed().as_micros() as u64,
+        user_agent = %crate::metrics::agent_prefix(&user_agent),
+        "request"
+    );
+    resp
+}
+
+async fn dispatch(
+    st: &HttpState,
+    method: Method,
+    route: Route,
+    query: Query,
+    headers: HeaderMap,
+    body: Body,
+    rec: &mut Recorded,
+) -> Response {
+    let accept = header_str(&headers, header::ACCEPT).map(str::to_string);
+    let registry = &st.api.registry;
+    let get_only = |r: Response| -> Response {
+        if method == Method::GET || method == Method::HEAD {
+            r
+        } else {
+            respond::error(&ApiError::new_method_not_allowed())
+        }
+    };
+    match route {
+        Route::Version => get_only(respond::json_value(200, &discovery::version())),
+        Route::Health(p) => get_only(health(&p, &query)),
+        Route::Metrics => {
+            let objects: Vec<(String, usize)> = registry
+                .storage_resources()
+                .iter()
+                .map(|d| (d.storage.to_string(), st.api.store.count(&d.storage)))
+                .collect();
+            get_only(respond::raw(
+                200,
+                "text/plain; version=0.0.4; charset=utf-8",
+                st.api.counters.prometheus(&objects),
+            ))
+        }
+        Route::OpenApiV2 => respond::error(&ApiError::path_not_found()),
+        Route::OpenApiV3Index => get_only(respond::json_value(200, &openapi::index(registry))),
+        Route::OpenApiV3(p) => {
+            let parts: Vec<&str> = p.split('/').collect();
+            let doc = match parts.as_slice() {
+                ["api", v] => openapi::group_version(registry, "", v),
+                ["apis", g, v] => openapi::group_version(registry, g, v),
+                _ => None,
+            };
+            match doc {
+                Some(d) => get_only(respond::json_value(200, &d)),
+                None => respond::error(&ApiError::path_not_found()),
+            }
+        }
+        Route::CoreVersions => get_only(match discovery::wants_aggregated(accept.as_deref()) {
+            Some(v) => aggregated(registry, true, v),
+            None => respond::json_value(200, &discovery::core_versions(&st.address)),
+        }),
+        Route::Groups => get_only(match discovery::wants_aggregated(accept.as_deref()) {
+            Some(v) => aggregated(registry, false, v),
+            None => respond::json_value(200, &discovery::group_list(registry)),
+        }),
+        Route::Group(g) => match discovery::group(registry, &g) {
+            Some(v) => get_only(respond::json_value(200, &v)),
+            None => respond::error(&ApiError::path_not_found()),
+        },
+        Route::GroupVersion(g, v) => match discovery::resource_list(registry, &g, &v) {
+            Some(list) => get_only(respond::json_value(200, &list)),
+            None => respond::error(&ApiError::path_not_found()),
+        },
+        Route::NotFound => respond::error(&ApiError::path_not_found()),
+        Route::Resource(rp) => match resource(st, method, rp, query, headers, body, rec).await {
+            Ok(r) => r,
+            Err(e) => respond::error(&e),
+        },
+    }
+}
+
+fn aggregated(registry: &crate::resource::Registry, core: bool, version: &str) -> Response {
+    let body = discovery::aggregated(registry, core, &format!("apidiscovery.k8s.io/{version}"));
+    respond::raw(
+        200,
+        &format!("application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList"),
+        serde_json::to_vec(&body).unwrap_or_default(),
+    )
+}
+
+fn health(path: &str, query: &Query) -> Response {
+    let parts: Vec<&str> = path.split('/').collect();
+    let checks = ["ping", "log", "etcd", "poststarthook/crd-informer-synced"];
+    match parts.as_slice() {
+        [kind] => {
+            if query.has("verbose") {
+                let mut s = String::new();
+                for c in checks {
+                    s.push_str(&format!("[+]{c} ok\n"));
+                }
+                s.push_str(&format!("{kind} check passed\n"));
+                respond::raw(200, "text/plain; charset=utf-8", s)
+            } else {
+                respond::raw(200, "text/plain; charset=utf-8", "ok")
+            }
+        }
+        [_, check] if checks.contains(check) => {
+            respond::raw(200, "text/plain; charset=utf-8", "ok")
+        }
+        _ => respond::error(&ApiError::path_not_found()),
+    }
+}
+
+impl ApiError {
+    fn new_method_not_allowed() -> Self {
+        let mut e = ApiError::bad_request(
+            "the server does not allow this method on the requested resource",
+        );
+        e.code = 405;
+        e.reason = "MethodNotAllowed".into();
+        e
+    }
+}
+
+async fn read_body(st: &HttpState, body: Body) -> Result<Vec<u8>, ApiError> {
+    let limit = st.api.settings.max_body_bytes;
+    // A body that cannot be read whole within the limit is refused before parsing
+    // (kube-apiserver's limitedReadBody).
+    match axum::body::to_bytes(body, limit).await {
+        Ok(b) => Ok(b.to_vec()),
+        Err(_) => Err(ApiError::too_large(&format!("limit is {limit}"))),
+    }
+}
+
+/// Parses a request body as JSON or YAML into a JSON value.
+fn parse_body(bytes: &[u8], kind: BodyType, expected_kind: &str) -> Result<Value, ApiError> {
+    let summary = |b: &[u8]| -> String {
+        let s = String::from_utf8_lossy(b);
+        let s: String = s.chars().take(30).collect();
+        if bytes.len() > 30 {
+            format!("{s}...")
+        } else {
+            s
+        }
+    };
+    match kind {
+        BodyType::Yaml | BodyType::ApplyPatch => {
+            let text = std::str::from_utf8(bytes)
+                .map_err(|_| ApiError::bad_request("error decoding YAML: invalid UTF-8"))?;
+            if (text.trim_start().starts_with('{') || text.trim_start().starts_with('['))
+                && let Ok(v) = serde_json::from_str::<Value>(text)
+            {
+                return Ok(v);
+            }
+            serde_saphyr::from_str::<Value>(text).map_err(|e| {
+                let first = e.to_string().lines().next().unwrap_or_default().to_string();
+                if kind == BodyType::ApplyPatch {
+                    ApiError::bad_request(format!("error decoding YAML: {first}"))
+                } else {
+                    ApiError::bad_request(format!(
+                        "the object provided is unrecognized (must be of type {expected_kind}): couldn't get version/kind; json parse error: {first} ({})",
+                        summary(bytes)
+                    ))
+                }
+            })
+        }
+        _ => serde_json::from_slice::<Value>(bytes).map_err(|e| {
+            let msg = if bytes.iter().all(u8::is_ascii_whitespace) {
+                "unexpected end of JSON input".to_string()
+            } else {
+                e.to_string()
+            };
+            match kind {
+                BodyType::Json => ApiError::bad_request(format!(
+                    "the object provided is unrecognized (must be of type {expected_kind}): couldn't get version/kind; json parse error: {msg} ({})",
+                    summary(bytes)
+                )),
+                _ => ApiError::bad_request(format!("error decoding patch: {msg}")),
+            }
+        }),
+    }
+}
+
+fn write_options(query: &Query, user_agent: &str, kind: &str) -> Result<WriteOptions, ApiError> {
+    let mut opts = WriteOptions::default();
+    let mut errs = Vec::new();
+    for d in query.all("dryRun") {
+        if d == "All" {
+            opts.dry_run = true;
+        } else {
+            errs.push(FieldError::not_supported("dryRun", d, &["All"]));
+        }
+    }
+    opts.field_validation = match query.get("fieldValidation") {
+        None | Some("") | Some("Warn") => FieldValidation::Warn,
+        Some("Ignore") => FieldValidation::Ignore,
+        Some("Strict") => FieldValidation::Strict,
+        Some(other) => {
+            errs.push(FieldError::not_supported(
+                "fieldValidation",
+                other,
+                &["Ignore", "Strict", "Warn"],
+            ));
+            FieldValidation::Warn
+        }
+    };
+    let manager = query.get("fieldManager").unwrap_or_default();
+    if manager.chars().count() > 128 {
+        errs.push(FieldError::too_long("fieldManager", 128));
+    }
+    opts.field_manager = if manager.is_empty() {
+        crate::metrics::agent_prefix(user_agent)
+    } else {
+        manager.to_string()
+    };
+    if !errs.is_empty() {
+        return Err(ApiError::invalid("meta.k8s.io", kind, "", &errs));
+    }
+    Ok(opts)
+}
+
+fn selectors(query: &Query) -> Result<(LabelSelector, FieldSelector), ApiError> {
+    let labels = match query.get("labelSelector") {
+        Some(s) => LabelSelector::parse(s)
+            .map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?,
+        None => LabelSelector::default(),
+    };
+    let fields = match query.get("fieldSelector") {
+        Some(s) => FieldSelector::parse(s).map_err(ApiError::bad_request)?,
+        None => FieldSelector::default(),
+    };
+    Ok((labels, fields))
+}
+
+fn list_options(query: &Query) -> Result<ListOptions, ApiError> {
+    let (labels, fields) = selectors(query)?;
+    let limit = match query.int("limit")? {
+        Some(l) if l > 0 => l as usize,
+        _ => 0,
+    };
+    if query.has("sendInitialEvents") {
+        return Err(ApiError::invalid(
+            "meta.k8s.io",
+            "ListOptions",
+            "",
+            &[FieldError::forbidden(
+                "sendInitialEvents",
+                "sendInitialEvents is forbidden for list",
+            )],
+        ));
+    }
+    Ok(ListOptions {
+        labels,
+        fields,
+        limit,
+        continue_token: query
+            .get("continue")
+            .filter(|c| !c.is_empty())
+            .map(String::from),
+        resource_version: query.get("resourceVersion").unwrap_or_default().to_string(),
+        rv_match: crate::ops::parse_rv_match(query.get("resourceVersionMatch"))?,
+    })
+}
+
+fn delete_options(query: &Query, body: &[u8]) -> Result<DeleteOptions, ApiError> {
+    let mut opts = if body.iter().all(u8::is_ascii_whitespace) {
+        DeleteOptions::default()
+    } else {
+        let v: Value = serde_json::from_slice(body).map_err(|e| {
+            ApiError::bad_request(format!("the object provided is unrecognized (must be of type DeleteOptions): couldn't get version/kind; json parse error: {e}"))
+        })?;
+        DeleteOptions::from_body(&v)?
+    };
+    if let Some(g) = query.int("gracePeriodSeconds")? {
+        opts.grace_period = Some(g);
+    }
+    if let Some(p) = query.get("propagationPolicy").filter(|p| !p.is_empty()) {
+        opts.propagation = Some(Propagation::parse(p)?);
+    }
+    if let Some(o) = query.bool("orphanDependents")? {
+        opts.orphan_dependents = Some(o);
+    }
+    for d in query.all("dryRun") {
+        if d == "All" {
+            opts.dry_run = true;
+        } else {
+            return Err(ApiError::invalid(
+                "meta.k8s.io",
+                "DeleteOptions",
+                "",
+                &[FieldError::not_supported("dryRun", d, &["All"])],
+            ));
+        }
+    }
+    Ok(opts)
+}
+
+fn watch_timeout(st: &HttpState, query: &Query) -> Result<Duration, ApiError> {
+    match query.int("timeoutSeconds")? {
+        Some(t) if t > 0 => Ok(Duration::from_secs(t as u64)),
+        _ => {
+            let base = st.api.settings.min_request_timeout.as_secs_f64();
+            let jitter = (uuid::Uuid::new_v4().as_bytes()[0] as f64) / 255.0;
+            Ok(Duration::from_secs_f64(base * (1.0 + jitter)))
+        }
+    }
+}
+
+fn not_found_path() -> ApiError {
+    ApiError::path_not_found()
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn resource(
+    st: &HttpState,
+    method: Method,
+    rp: ResourcePath,
+    query: Query,
+    headers: HeaderMap,
+    body: Body,
+    rec: &mut Recorded,
+) -> Result<Response, ApiError> {
+    let api = &st.api;
+    let def = api
+        .registry
+        .resolve(&rp.group, &rp.version, &rp.resource)
+        .ok_or_else(not_found_path)?;
+    rec.group = def.group.clone();
+    rec.version = def.version.clone();
+    rec.resource = def.plural.clone();
+    rec.subresource = rp.subresource.clone().unwrap_or_default();
+    if rp.extra {
+        return Err(not_found_path());
+    }
+    if let Some(s) = &rp.subresource
+        && def.subresource(s).is_none()
+    {
+        return Err(not_found_path());
+    }
+    if !def.namespaced && rp.namespace.is_some() {
+        return Err(not_found_path());
+    }
+    if def.namespaced && rp.namespace.is_none() && rp.name.is_some() {
+        return Err(not_found_path());
+    }
+    let ns = rp.namespace.clone().unwrap_or_default();
+    let watch_param = query.bool("watch")?.unwrap_or(false);
+    let verb = match (&method, &rp.name) {
+        (&Method::GET | &Method::HEAD, None) if watch_param || rp.watch_prefix => Verb::Watch,
+        (&Method::GET | &Method::HEAD, None) => Verb::List,
+        (&Method::GET | &Method::HEAD, Some(_)) if rp.watch_prefix => Verb::Watch,
+        (&Method::GET | &Method::HEAD, Some(_)) => Verb::Get,
+        (&Method::POST, None) => Verb::Create,
+        (&Method::PUT, Some(_)) => Verb::Update,
+        (&Method::PATCH, Some(_)) => Verb::Patch,
+        (&Method::DELETE, Some(_)) => Verb::Delete,
+        (&Method::DELETE, None) => Verb::DeleteCollection,
+        _ => {
+            rec.verb = method.as_str().to_lowercase();
+            return Err(ApiError::method_not_supported(
+                &def.gr(),
+                &method.as_str().to_lowercase(),
+            ));
+        }
+    };
+    rec.verb = verb.as_str().to_string();
+    if def.namespaced
+        && rp.namespace.is_none()
+        && matches!(verb, Verb::Create | Verb::DeleteCollection)
+    {
+        return Err(ApiError::method_not_supported(&def.gr(), verb.as_str()));
+    }
+    let sub = rp.subresource.as_deref();
+    let allowed = match sub {
+        None => def.allows(verb.as_str()),
+        Some(s) => def
+            .subresource(s)
+            .is_some_and(|sr| sr.verbs.contains(&verb.as_str())),
+    };
+    if !allowed {
+        return Err(ApiError::method_not_supported(&def.gr(), verb.as_str()));
+    }
+    let output =
+        request::negotiate_output(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()))?;
+    let include = request::include_object(&query)?;
+    let user_agent = header_str(&headers, header::USER_AGENT).unwrap_or_default();
+    let name = rp.name.clone().unwrap_or_default();
+    let result = run_verb(
+        st, &def, verb, &rp, &ns, &name, sub, &query, &headers, body, output, include, user_agent,
+        rec,
+    )
+    .await;
+    // A CRD write is served (or stops being served) before the client hears back.
+    if def.storage == crate::crd::crd_gr()
+        && matches!(
+            verb,
+            Verb::Create | Verb::Update | Verb::Patch | Verb::Delete
+        )
+    {
+        let target = if name.is_empty() {
+            rec.written.clone()
+        } else {
+            Some(name.clone())
+        };
+        if let Some(n) = target {
+            crate::controllers::crd::reconcile(api, &n).await;
+        }
+    }
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_verb(
+    st: &HttpState,
+    def: &Arc<ResourceDef>,
+    verb: Verb,
+    rp: &ResourcePath,
+    ns: &str,
+    name: &str,
+    sub: Option<&str>,
+    query: &Query,
+    headers: &HeaderMap,
+    body: Body,
+    output: Output,
+    include: crate::table::IncludeObject,
+    user_agent: &str,
+    rec: &mut Recorded,
+) -> Result<Response, ApiError> {
+    let api = &st.api;
+    let def = def.clone();
+    let (ns, name) = (ns.to_string(), name.to_string());
+    let (query, headers) = (query.clone(), headers.clone());
+    match verb {
+        Verb::Get => {
+            if sub == Some("log") {
+                return pod_log(api, &def, &ns, &name, &query).await;
+            }
+            let obj = api.get(&def, &ns, &name)?;
+            Ok(respond::stored(api, &def, &obj, output, include))
+        }
+        Verb::List => {
+            let opts = list_options(&query)?;
+            let listed = api.list(&def, rp.namespace.as_deref(), &opts).await?;
+            let meta = respond::list_meta(
+                listed.rv,
+                listed.continue_token.as_deref(),
+                listed.remaining,
+            );
+            Ok(respond::list(
+                api,
+                &def,
+                &listed.items,
+                meta,
+                output,
+                include,
+            ))
+        }
+        Verb::Watch => {
+            let (labels, mut fields) = selectors(&query)?;
+            api.check_field_selector(&def, &fields)?;
+            if let Some(n) = &rp.name {
+                fields.terms.push(crate::selector::FieldTerm {
+                    field: "metadata.name".into(),
+                    value: n.clone(),
+                    negated: false,
+                });
+            }
+            let send_initial_events = query.bool("sendInitialEvents")?;
+            let opts = watch::WatchOptions {
+                namespace: rp.namespace.clone(),
+                labels,
+                fields,
+                resource_version: query.get("resourceVersion").unwrap_or_default().to_string(),
+                rv_match: query.get("resourceVersionMatch").map(String::from),
+                send_initial_events,
+                allow_bookmarks: query.bool("allowWatchBookmarks")?.unwrap_or(false),
+                timeout: watch_timeout(st, &query)?,
+                output: if output == Output::PartialList {
+                    Output::Partial
+                } else {
+                    output
+                },
+                include,
+            };
+            opts.validate()?;
+            Ok(watch::serve(api.clone(), def.clone(), opts))
+        }
+        Verb::Create => {
+            if let Some(crd) = &def.crd {
+                let _ = crd;
+                crate::crd::check_not_terminating(api, &def, "create")?;
+            }
+            let ct = request::body_type(header_str(&headers, header::CONTENT_TYPE))?;
+            let bytes = read_body(st, body).await?;
+            let opts = write_options(&query, user_agent, "CreateOptions")?;
+            rec.field_manager = Some(opts.field_manager.clone());
+            let obj = parse_body(&bytes, ct, &def.kind)?;
+            let w = api.create(&def, &ns, obj, &opts).await?;
+            rec.written = Some(crate::table::name_of(&w.object));
+            Ok(respond::object(
+                &def,
+                w.code,
+                &w.object,
+                output,
+                include,
+                &w.warnings,
+            ))
+        }
+        Verb::Update => {
+            let ct = request::body_type(header_str(&headers, header::CONTENT_TYPE))?;
+            let bytes = read_body(st, body).await?;
+            let opts = write_options(&query, user_agent, "UpdateOptions")?;
+            rec.field_manager = Some(opts.field_manager.clone());
+            let obj = parse_body(&bytes, ct, &def.kind)?;
+            let sub = match sub {
+                Some("status") => Sub::Status,
+                Some("finalize") => Sub::Finalize,
+                _ => Sub::Main,
+            };
+            let w = api.update(&def, &ns, &name, obj, sub, &opts).await?;
+            Ok(respond::object(
+                &def,
+                w.code,
+                &w.object,
+                output,
+                include,
+                &w.warnings,
+            ))
+        }
+        Verb::Patch => {
+            let strategic = def.crd.is_none();
+            let pt = request::patch_type(header_str(&headers, header::CONTENT_TYPE), strategic)?;
+            let bytes = read_body(st, body).await?;
+            let mut opts = write_options(&query, user_agent, "PatchOptions")?;
+            let force = query.bool("force")?;
+            if pt == BodyType::ApplyPatch {
+                if query.get("fieldManager").unwrap_or_default().is_empty() {
+                    return Err(ApiError::invalid(
+                        "meta.k8s.io",
+                        "PatchOptions",
+                        "",
+                        &[FieldError::required(
+                            "fieldManager",
+                            "is required for apply patch",
+                        )],
+                    ));
+                }
+                opts.force = force.unwrap_or(false);
+            } else if force.is_some() {
+                return Err(ApiError::invalid(
+                    "meta.k8s.io",
+                    "PatchOptions",
+                    "",
+                    &[FieldError::forbidden(
+                        "force",
+                        "may not be specified for non-apply patch",
+                    )],
+                ));
+            }
+            rec.field_manager = Some(opts.field_manager.clone());
+            let patch_body = parse_body(&bytes, pt, &def.kind)?;
+            let kind = match pt {
+                BodyType::JsonPatch => PatchKind::Json,
+                BodyType::StrategicMergePatch => PatchKind::Strategic,
+                BodyType::ApplyPatch => PatchKind::Apply,
+                _ => PatchKind::Merge,
+            };
+            let sub = match sub {
+                Some("status") => Sub::Status,
+                _ => Sub::Main,
+            };
+            let w = api
+                .patch(
+                    &def,
+                    &ns,
+                    &name,
+                    Patch {
+                        kind,
+                        body: patch_body,
+                    },
+                    sub,
+                    &opts,
+                )
+                .await?;
+            Ok(respond::object(
+                &def,
+                w.code,
+                &w.object,
+                output,
+                include,
+                &w.warnings,
+            ))
+        }
+        Verb::Delete => {
+            let bytes = read_body(st, body).await?;
+            let opts = delete_options(&query, &bytes)?;
+            let d = api.delete(&def, &ns, &name, &opts).await?;
+            Ok(respond::object(
+                &def,
+                d.code,
+                &d.body,
+                if output == Output::Table {
+                    Output::Json
+                } else {
+                    output
+                },
+                include,
+                &d.warnings,
+            ))
+        }
+        Verb::DeleteCollection => {
+            let bytes = read_body(st, body).await?;
+            let opts = delete_options(&query, &bytes)?;
+            let list = list_options(&query)?;
+            let (v, warnings) = api
+                .delete_collection(&def, rp.namespace.as_deref(), &list, &opts)
+                .await?;
+            Ok(respond::warn(respond::encode(200, &v, output), &warnings))
+        }
+    }
+}
+
+async fn pod_log(
+    api: &Api,
+    def: &ResourceDef,
+    ns: &str,
+    name: &str,
+    query: &Query,
+) -> Result<Response, ApiError> {
+    let pod = api.served(def, &*api.get(def, ns, name)?)?;
+    let containers: Vec<String> = pod
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c.get("name").and_then(Value::as_str))
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    let init: Vec<String> = pod
+        .pointer("/spec/initContainers")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c.get("name").and_then(Value::as_str))
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    let container = match query.get("container").filter(|c| !c.is_empty()) {
+        Some(c) => {
+            if !containers.iter().chain(&init).any(|x| x == c) {
+                return Err(ApiError::bad_request(format!(
+                    "container {c} is not valid for pod {name}"
+                )));
+            }
+            c.to_string()
+        }
+        None => match containers.len() {
+            1 => containers[0].clone(),
+            0 => {
+                return Err(ApiError::bad_request(format!(
+                    "a container name must be specified for pod {name}"
+                )));
+            }
+            _ => {
+                let mut m = format!(
+                    "a container name must be specified for pod {name}, choose one of: [{}]",
+                    containers.join(" ")
+                );
+                if !init.is_empty() {
+                    m.push_str(&format!(
+                        " or one of the init containers: [{}]",
+                        init.join(" ")
+                    ));
+                }
+                return Err(ApiError::bad_request(m));
+            }
+        },
+    };
+    if pod
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .is_empty()
+    {
+        // No kubelet to ask: kube-apiserver answers an empty body.
+        return Ok(respond::raw(200, "text/plain", ""));
+    }
+    let req = LogRequest {
+        namespace: ns.to_string(),
+        pod: name.to_string(),
+        uid: crate::table::meta_str(&pod, "uid"),
+        container,
+        follow: query.bool("follow")?.unwrap_or(false),
+        previous: query.bool("previous")?.unwrap_or(false),
+        tail_lines: query.int("tailLines")?,
+        limit_bytes: query.int("limitBytes")?,
+        timestamps: query.bool("timestamps")?.unwrap_or(false),
+    };
+    match api.logs.logs(&req) {
+        Ok(LogBody::Text(t)) => Ok(respond::raw(200, "text/plain", t)),
+        Ok(LogBody::Stream(s)) => {
+            use futures::StreamExt;
+            let body = Body::from_stream(s.map(Ok::<_, std::io::Error>));
+            Ok(respond::raw(200, "text/plain", body))
+        }
+        Err(e) => Err(ApiError::bad_request(e.0)),
+    }
+}

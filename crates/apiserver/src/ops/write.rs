@@ -1,0 +1,843 @@
+//! Create, update and patch, following kube-apiserver's handlers and generic
+//! registry: decode, admit, prepare, validate, then a compare-and-swap write
+//! retried on races (`GuaranteedUpdate`).
+
+use super::{Api, now, rv_of};
+use crate::names;
+use crate::resource::{FieldValidation, ResourceDef};
+use crate::status::{ApiError, FieldError};
+use crate::store::{Store, Write, WriteError};
+use serde_json::{Value, json};
+
+/// Which part of an object a write addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sub {
+    /// The main resource.
+    Main,
+    /// The `status` subresource.
+    Status,
+    /// Namespaces' `finalize` subresource (only `spec.finalizers` changes).
+    Finalize,
+}
+
+impl Sub {
+    /// The subresource name ("" for the main resource).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Main => "",
+            Self::Status => "status",
+            Self::Finalize => "finalize",
+        }
+    }
+}
+
+/// Options of a write request.
+#[derive(Debug, Clone)]
+pub struct WriteOptions {
+    /// `dryRun=All`: validate and answer, store nothing.
+    pub dry_run: bool,
+    /// `fieldManager` (or the user agent's prefix).
+    pub field_manager: String,
+    /// `fieldValidation`.
+    pub field_validation: FieldValidation,
+    /// `force` (server-side apply).
+    pub force: bool,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        Self {
+            dry_run: false,
+            field_manager: "ferry-apiserver".into(),
+            field_validation: FieldValidation::Warn,
+            force: false,
+        }
+    }
+}
+
+/// The result of a write.
+#[derive(Debug)]
+pub struct Written {
+    /// The object as served by the endpoint.
+    pub object: Value,
+    /// 200 or 201.
+    pub code: u16,
+    /// `Warning` headers.
+    pub warnings: Vec<String>,
+}
+
+/// A patch flavour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatchKind {
+    /// RFC 6902.
+    Json,
+    /// RFC 7386.
+    Merge,
+    /// Strategic merge patch (built-in types).
+    Strategic,
+    /// Server-side apply.
+    Apply,
+}
+
+/// A patch request.
+#[derive(Debug, Clone)]
+pub struct Patch {
+    /// The flavour.
+    pub kind: PatchKind,
+    /// The patch document.
+    pub body: Value,
+}
+
+const NAME_CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+fn generate_name(base: &str) -> String {
+    let base: String = base.chars().take(58).collect();
+    let rnd = uuid::Uuid::new_v4();
+    let suffix: String = rnd
+        .as_bytes()
+        .iter()
+        .take(5)
+        .map(|b| NAME_CHARS[(*b as usize) % NAME_CHARS.len()] as char)
+        .collect();
+    format!("{base}{suffix}")
+}
+
+/// Runs `f` on `metadata` (created when absent); `None` if `obj` is not an object.
+fn with_meta<R>(
+    obj: &mut Value,
+    f: impl FnOnce(&mut serde_json::Map<String, Value>) -> R,
+) -> Option<R> {
+    let root = obj.as_object_mut()?;
+    let meta = root.entry("metadata").or_insert_with(|| json!({}));
+    if !meta.is_object() {
+        *meta = json!({});
+    }
+    meta.as_object_mut().map(f)
+}
+
+fn meta_str(obj: &Value, f: &str) -> String {
+    crate::table::meta_str(obj, f)
+}
+
+/// Unknown-field handling for `fieldValidation`.
+fn unknown_fields(
+    unknown: &[String],
+    validation: FieldValidation,
+    warnings: &mut Vec<String>,
+) -> Option<String> {
+    if unknown.is_empty() {
+        return None;
+    }
+    match validation {
+        FieldValidation::Ignore => None,
+        FieldValidation::Warn => {
+            warnings.extend(unknown.iter().map(|p| format!("unknown field {p:?}")));
+            None
+        }
+        FieldValidation::Strict => {
+            let list: Vec<String> = unknown
+                .iter()
+                .map(|p| format!("unknown field {p:?}"))
+                .collect();
+            Some(format!("strict decoding error: {}", list.join(", ")))
+        }
+    }
+}
+
+/// Checks the body's apiVersion and kind against the endpoint, filling them in when
+/// absent (built-in decoding defaults them; custom resources require `kind`).
+pub fn check_type_meta(def: &ResourceDef, obj: &mut Value) -> Result<(), ApiError> {
+    let Some(m) = obj.as_object_mut() else {
+        return Err(ApiError::bad_request(format!(
+            "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: json: cannot unmarshal {} into Go value of type struct {{ APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; Kind string \"json:\\\"kind,omitempty\\\"\" }}",
+            def.kind,
+            json_type(obj)
+        )));
+    };
+    let api_version = def.api_version();
+    let body_av = m
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let body_kind = m
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    if def.crd.is_some() && body_kind.is_empty() {
+        let summary: String = serde_json::to_string(&*m)
+            .unwrap_or_default()
+            .chars()
+            .take(30)
+            .collect();
+        return Err(ApiError::bad_request(format!(
+            "the object provided is unrecognized (must be of type {}): Object 'Kind' is missing in '{}' ({}...)",
+            def.kind,
+            serde_json::to_string(&*m).unwrap_or_default(),
+            summary
+        )));
+    }
+    if !body_av.is_empty() && body_av != api_version {
+        let (g, v) = body_av.split_once('/').unwrap_or(("", body_av.as_str()));
+        if def.crd.is_none() && g == def.group && !body_kind.is_empty() {
+            return Err(ApiError::bad_request(format!(
+                "{body_kind} in version {v:?} cannot be handled as a {}: no kind {body_kind:?} is registered for version {body_av:?} in scheme \"pkg/api/legacyscheme/scheme.go:30\"",
+                def.kind
+            )));
+        }
+        return Err(ApiError::bad_request(format!(
+            "the API version in the data ({body_av}) does not match the expected API version ({api_version})"
+        )));
+    }
+    if !body_kind.is_empty() && body_kind != def.kind {
+        let version = &def.version;
+        return Err(ApiError::bad_request(format!(
+            "{body_kind} in version {version:?} cannot be handled as a {}: the kind in the data ({body_kind}) does not match the expected kind ({})",
+            def.kind, def.kind
+        )));
+    }
+    m.insert("apiVersion".into(), json!(api_version));
+    m.insert("kind".into(), json!(def.kind));
+    Ok(())
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Carries managedFields across a write. Until server-side apply's field tracking
+/// is wired in, an update that omits managedFields keeps the stored ones, and
+/// managedFields a client sends are kept as sent.
+fn carry_managed_fields(old: Option<&Value>, new: &mut Value) {
+    let Some(old) = old else { return };
+    if new.pointer("/metadata/managedFields").is_none()
+        && let Some(mf) = old.pointer("/metadata/managedFields")
+    {
+        with_meta(new, |m| m.insert("managedFields".into(), mf.clone()));
+    }
+}
+
+impl Api {
+    fn decode_body(
+        &self,
+        def: &ResourceDef,
+        body: Value,
+        validation: FieldValidation,
+        warnings: &mut Vec<String>,
+        strict_as_patch: bool,
+    ) -> Result<Value, ApiError> {
+        let decoded = def.behaviour.decode(body.clone(), &def.version)?;
+        if let Some(msg) = unknown_fields(&decoded.unknown, validation, warnings) {
+            if strict_as_patch {
+                return Err(ApiError::invalid(
+                    "",
+                    "",
+                    "",
+                    &[FieldError::invalid(
+                        "patch",
+                        serde_json::to_string(&body).unwrap_or_default(),
+                        msg,
+                    )],
+                ));
+            }
+            return Err(ApiError::bad_request(format!(
+                "{} in version {:?} cannot be handled as a {}: {msg}",
+                def.kind, def.version, def.kind
+            )));
+        }
+        let mut obj = decoded.object;
+        if with_meta(&mut obj, |_| ()).is_none() {
+            return Err(ApiError::bad_request(format!(
+                "{} in version {:?} cannot be handled as a {}: the object must be a JSON object",
+                def.kind, def.version, def.kind
+            )));
+        }
+        Ok(obj)
+    }
+
+    fn invalid(def: &ResourceDef, name: &str, errs: &[FieldError]) -> ApiError {
+        ApiError::invalid(&def.group, &def.kind, name, errs)
+    }
+
+    /// Creates an object (POST).
+    pub async fn create(
+        &self,
+        def: &ResourceDef,
+        namespace: &str,
+        mut body: Value,
+        opts: &WriteOptions,
+    ) -> Result<Written, ApiError> {
+        check_type_meta(def, &mut body)?;
+        let mut warnings = Vec::new();
+        let mut obj = self.decode_body(def, body, opts.field_validation, &mut warnings, false)?;
+        let shape = names::metadata_shape(obj.get("metadata").unwrap_or(&Value::Null));
+        if !shape.is_empty() {
+            return Err(Self::invalid(def, &meta_str(&obj, "name"), &shape));
+        }
+        with_meta(&mut obj, |m| -> Result<(), ApiError> {
+            for f in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"] {
+                m.remove(f);
+            }
+            if m.get("resourceVersion").and_then(Value::as_str).is_some_and(|s| !s.is_empty()) {
+                return Err(ApiError::bad_request(
+                    "resourceVersion should not be set on objects to be created",
+                ));
+            }
+            m.remove("resourceVersion");
+            let obj_ns = m.get("namespace").and_then(Value::as_str).unwrap_or_default().to_string();
+            if def.namespaced {
+                if obj_ns.is_empty() {
+                    m.insert("namespace".into(), json!(namespace));
+                } else if obj_ns != namespace {
+                    return Err(ApiError::bad_request(
+                        "the namespace of the provided object does not match the namespace sent on the request",
+                    ));
+                }
+            } else {
+                m.remove("namespace");
+            }
+            Ok(())
+        })
+        .unwrap_or(Ok(()))?;
+        let generate = meta_str(&obj, "generateName");
+        let explicit_name = meta_str(&obj, "name");
+        if explicit_name.is_empty() && !generate.is_empty() {
+            with_meta(&mut obj, |m| {
+                m.insert("name".into(), json!(generate_name(&generate)))
+            });
+        }
+        let name = meta_str(&obj, "name");
+        self.admit_namespace(def, namespace, &name)?;
+        def.behaviour.default(&mut obj);
+        with_meta(&mut obj, |m| {
+            m.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
+            m.insert("creationTimestamp".into(), json!(now()));
+            if def.behaviour.tracks_generation() {
+                m.insert("generation".into(), json!(1));
+            } else {
+                m.remove("generation");
+            }
+        });
+        def.behaviour.prepare_for_create(&mut obj);
+        let mut errs = names::validate_object_meta(&obj, def.namespaced, def.behaviour.name_rule());
+        errs.extend(def.behaviour.validate(&obj));
+        if errs.is_empty() {
+            let taken = |ip: &str| self.cluster_ip_taken(ip);
+            errs.extend(def.behaviour.allocate(&mut obj, &taken));
+        }
+        if !errs.is_empty() {
+            return Err(Self::invalid(def, &name, &errs));
+        }
+        warnings.extend(def.behaviour.warnings(&obj, None));
+        let key = self.key(def, namespace, &name);
+        if opts.dry_run {
+            Store::encode(&key, &obj).map_err(|e| self.write_error(def, &name, e))?;
+            return Ok(Written {
+                object: self.encode_value(def, obj),
+                code: 201,
+                warnings,
+            });
+        }
+        let stored = match self.store.commit(&key, None, Write::Put(obj.clone())).await {
+            Ok(s) => s,
+            Err(WriteError::Conflict) => {
+                if explicit_name.is_empty() && !generate.is_empty() {
+                    let mut e = ApiError::already_exists(&def.gr(), &name);
+                    e.message = format!(
+                        "{} {} already exists, the server was not able to generate a unique name for the object",
+                        def.gr(),
+                        crate::status::go_quote(&name)
+                    );
+                    e.reason = "AlreadyExists".into();
+                    e.details.retry_after = Some(1);
+                    return Err(e);
+                }
+                return Err(ApiError::already_exists(&def.gr(), &name));
+            }
+            Err(WriteError::TooLarge) if obj.pointer("/metadata/managedFields").is_some() => {
+                // As kube-apiserver: drop managedFields (which can be large) and retry.
+                if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+                    m.remove("managedFields");
+                }
+                self.store
+                    .commit(&key, None, Write::Put(obj))
+                    .await
+                    .map_err(|e| match e {
+                        WriteError::Conflict => ApiError::already_exists(&def.gr(), &name),
+                        other => self.write_error(def, &name, other),
+                    })?
+            }
+            Err(e) => return Err(self.write_error(def, &name, e)),
+        };
+        Ok(Written {
+            object: self.served(def, &stored)?,
+            code: 201,
+            warnings,
+        })
+    }
+
+    fn encode_value(&self, def: &ResourceDef, v: Value) -> Value {
+        match def.behaviour.encode(&v, &def.version) {
+            Some(c) => c,
+            None => v,
+        }
+    }
+
+    fn cluster_ip_taken(&self, ip: &str) -> bool {
+        let gr = crate::status::GroupResource::new("", "services");
+        let (_, all) = self.store.snapshot(&gr, None);
+        all.iter().any(|(_, o)| {
+            o.value()
+                .ok()
+                .is_some_and(|v| v.pointer("/spec/clusterIP").and_then(Value::as_str) == Some(ip))
+        })
+    }
+
+    /// Replaces an object (PUT), on the main resource or a subresource.
+    pub async fn update(
+        &self,
+        def: &ResourceDef,
+        namespace: &str,
+        name: &str,
+        mut body: Value,
+        sub: Sub,
+        opts: &WriteOptions,
+    ) -> Result<Written, ApiError> {
+        check_type_meta(def, &mut body)?;
+        let mut warnings = Vec::new();
+        let obj = self.decode_body(def, body, opts.field_validation, &mut warnings, false)?;
+        let obj_name = meta_str(&obj, "name");
+        if obj_name != name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({obj_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        let obj_ns = meta_str(&obj, "namespace");
+        if def.namespaced && !obj_ns.is_empty() && obj_ns != namespace {
+            return Err(ApiError::bad_request(format!(
+                "the namespace of the object ({obj_ns}) does not match the namespace on the request ({namespace})"
+            )));
+        }
+        let requested_rv = rv_of(&obj)?;
+        let key = self.key(def, namespace, name);
+        if self.store.latest(&key).is_none()
+            && sub == Sub::Main
+            && def.behaviour.allow_create_on_update()
+        {
+            let mut body = obj.clone();
+            if let Some(m) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+                m.remove("resourceVersion");
+            }
+            return self.create(def, namespace, body, opts).await;
+        }
+        self.guaranteed_update(
+            def,
+            namespace,
+            name,
+            sub,
+            opts,
+            warnings,
+            requested_rv,
+            |_old| Ok(obj.clone()),
+        )
+        .await
+    }
+
+    /// Applies a patch (PATCH).
+    pub async fn patch(
+        &self,
+        def: &ResourceDef,
+        namespace: &str,
+        name: &str,
+        patch: Patch,
+        sub: Sub,
+        opts: &WriteOptions,
+    ) -> Result<Written, ApiError> {
+        let key = self.key(def, namespace, name);
+        if self.store.latest(&key).is_none() {
+            if patch.kind == PatchKind::Apply && sub == Sub::Main {
+                return self.apply_create(def, namespace, name, &patch, opts).await;
+            }
+            return Err(ApiError::not_found(&def.gr(), name));
+        }
+        let requested_rv = match &patch.body {
+            Value::Object(_) => rv_of(&patch.body)?,
+            _ => None,
+        };
+        let strategic = if patch.kind == PatchKind::Strategic {
+            Some(
+                ferry_patch::Schema::builtin(&def.api_version(), &def.kind).ok_or_else(|| {
+                    ApiError::unsupported_media_type(&[
+                        "application/json-patch+json",
+                        "application/merge-patch+json",
+                        "application/apply-patch+yaml",
+                    ])
+                })?,
+            )
+        } else {
+            None
+        };
+        let field_validation = opts.field_validation;
+        self.guaranteed_update(
+            def,
+            namespace,
+            name,
+            sub,
+            opts,
+            Vec::new(),
+            requested_rv,
+            move |old| {
+                let current = old.clone();
+                let patched = match patch.kind {
+                    PatchKind::Merge => {
+                        let mut t = current;
+                        ferry_patch::merge_patch(&mut t, &patch.body).map_err(patch_error)?;
+                        t
+                    }
+                    PatchKind::Json => {
+                        ferry_patch::json_patch(&current, &patch.body).map_err(patch_error)?
+                    }
+                    PatchKind::Strategic => match &strategic {
+                        Some(s) => ferry_patch::strategic_merge_patch(&current, &patch.body, s)
+                            .map_err(patch_error)?,
+                        None => {
+                            return Err(ApiError::internal(
+                                "strategic merge patch without type information",
+                            ));
+                        }
+                    },
+                    PatchKind::Apply => {
+                        return Err(ApiError::unsupported_media_type(&[
+                            "application/json-patch+json",
+                            "application/merge-patch+json",
+                        ])
+                        .with_cause(
+                            "",
+                            "server-side apply is not available in this build",
+                            "",
+                        ));
+                    }
+                };
+                let _ = field_validation;
+                Ok(patched)
+            },
+        )
+        .await
+    }
+
+    /// Read-modify-write of an object by in-process controllers: `f` edits the
+    /// current object (as served by `def`) and may run several times on races.
+    pub async fn modify<F>(
+        &self,
+        def: &ResourceDef,
+        namespace: &str,
+        name: &str,
+        sub: Sub,
+        opts: &WriteOptions,
+        mut f: F,
+    ) -> Result<Written, ApiError>
+    where
+        F: FnMut(&mut Value),
+    {
+        self.guaranteed_update(def, namespace, name, sub, opts, Vec::new(), None, |old| {
+            let mut n = old.clone();
+            f(&mut n);
+            Ok(n)
+        })
+        .await
+    }
+
+    async fn apply_create(
+        &self,
+        _def: &ResourceDef,
+        _namespace: &str,
+        _name: &str,
+        _patch: &Patch,
+        _opts: &WriteOptions,
+    ) -> Result<Written, ApiError> {
+        Err(ApiError::unsupported_media_type(&[
+            "application/json-patch+json",
+            "application/merge-patch+json",
+        ]))
+    }
+
+    /// The read-modify-write loop shared by update and patch. `make` builds the
+    /// requested object from the current one (as served); it may run several times.
+    #[allow(clippy::too_many_arguments)]
+    async fn guaranteed_update<F>(
+        &self,
+        def: &ResourceDef,
+        namespace: &str,
+        name: &str,
+        sub: Sub,
+        opts: &WriteOptions,
+        warnings: Vec<String>,
+        requested_rv: Option<u64>,
+        mut make: F,
+    ) -> Result<Written, ApiError>
+    where
+        F: FnMut(&Value) -> Result<Value, ApiError>,
+    {
+        let key = self.key(def, namespace, name);
+        for _ in 0..64 {
+            let mut warnings = warnings.clone();
+            let Some(current) = self.store.latest(&key) else {
+                return Err(ApiError::not_found(&def.gr(), name));
+            };
+            let stored_old = current.value().map_err(ApiError::internal)?;
+            let old = self.encode_value(def, stored_old.clone());
+            let requested = make(&old)?;
+            let mut new = if requested.get("apiVersion") == old.get("apiVersion")
+                && requested.get("kind") == old.get("kind")
+                && def.crd.is_none()
+                && def.storage.group == def.group
+            {
+                // Patches produce served JSON; decode it like a request body.
+                let mut r = requested;
+                check_type_meta(def, &mut r)?;
+                self.decode_body(def, r, opts.field_validation, &mut warnings, true)?
+            } else {
+                let mut r = requested;
+                check_type_meta(def, &mut r)?;
+                self.decode_body(def, r, opts.field_validation, &mut warnings, true)?
+            };
+            let new_name = meta_str(&new, "name");
+            if new_name != name {
+                return Err(ApiError::bad_request(format!(
+                    "the name of the object ({new_name}) does not match the name on the URL ({name})"
+                )));
+            }
+            // Optimistic concurrency.
+            let rv = rv_of(&new)?;
+            match rv {
+                None if !def.behaviour.allow_unconditional_update() && sub == Sub::Main => {
+                    let mut e = FieldError::invalid(
+                        "metadata.resourceVersion",
+                        0,
+                        "must be specified for an update",
+                    );
+                    e.rendered = Some("Invalid value: 0x0: must be specified for an update".into());
+                    return Err(ApiError::invalid(&def.group, &def.plural, name, &[e]));
+                }
+                Some(r) if r != current.rv => {
+                    return Err(ApiError::conflict_modified(&def.gr(), name));
+                }
+                _ => {}
+            }
+            let _ = requested_rv;
+            def.behaviour.default(&mut new);
+            // BeforeUpdate: system fields come from the stored object.
+            let old_meta = stored_old.get("metadata").cloned().unwrap_or(json!({}));
+            with_meta(&mut new, |m| {
+                if def.namespaced {
+                    m.insert("namespace".into(), json!(namespace));
+                } else {
+                    m.remove("namespace");
+                }
+                match old_meta.get("generation") {
+                    Some(g) => {
+                        m.insert("generation".into(), g.clone());
+                    }
+                    None => {
+                        m.remove("generation");
+                    }
+                }
+                if m.get("uid")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .is_empty()
+                    && let Some(u) = old_meta.get("uid")
+                {
+                    m.insert("uid".into(), u.clone());
+                }
+                if let Some(c) = old_meta.get("creationTimestamp") {
+                    m.insert("creationTimestamp".into(), c.clone());
+                }
+                if let Some(d) = old_meta.get("deletionTimestamp") {
+                    m.insert("deletionTimestamp".into(), d.clone());
+                } else {
+                    m.remove("deletionTimestamp");
+                }
+                if m.get("deletionGracePeriodSeconds").is_none()
+                    && let Some(g) = old_meta.get("deletionGracePeriodSeconds")
+                {
+                    m.insert("deletionGracePeriodSeconds".into(), g.clone());
+                }
+                m.insert("resourceVersion".into(), json!(current.rv.to_string()));
+            });
+            carry_managed_fields(Some(&stored_old), &mut new);
+            match sub {
+                Sub::Main => {
+                    if def.behaviour.has_status() || def.crd.is_none() {
+                        def.behaviour.prepare_for_update(&mut new, &stored_old);
+                    }
+                    if def.behaviour.tracks_generation()
+                        && def.behaviour.spec_changed(&new, &stored_old)
+                    {
+                        let g = stored_old
+                            .pointer("/metadata/generation")
+                            .and_then(Value::as_i64)
+                            .unwrap_or(0);
+                        with_meta(&mut new, |m| m.insert("generation".into(), json!(g + 1)));
+                    }
+                }
+                Sub::Status => def
+                    .behaviour
+                    .prepare_for_status_update(&mut new, &stored_old),
+                Sub::Finalize => {
+                    let finalizers = new.pointer("/spec/finalizers").cloned();
+                    let mut merged = stored_old.clone();
+                    crate::builtin::set_path(
+                        &mut merged,
+                        &["spec", "finalizers"],
+                        finalizers.unwrap_or(json!([])),
+                    );
+                    if let Some(mf) = new.pointer("/metadata/managedFields").cloned() {
+                        with_meta(&mut merged, |m| m.insert("managedFields".into(), mf));
+                    }
+                    new = merged;
+                }
+            }
+            let mut errs = names::validate_object_meta_update(&new, &stored_old);
+            if errs.is_empty() {
+                errs.extend(names::validate_object_meta(
+                    &new,
+                    def.namespaced,
+                    def.behaviour.name_rule(),
+                ));
+            }
+            errs.extend(def.behaviour.validate_update(&new, &stored_old));
+            if !errs.is_empty() {
+                return Err(Self::invalid(def, name, &errs));
+            }
+            warnings.extend(def.behaviour.warnings(&new, Some(&stored_old)));
+            // No-op writes change nothing, not even the resourceVersion.
+            if new == stored_old {
+                return Ok(Written {
+                    object: self.served(def, &current)?,
+                    code: 200,
+                    warnings,
+                });
+            }
+            // An update that removes the last finalizer of a deleted object deletes it.
+            let no_finalizers = new
+                .pointer("/metadata/finalizers")
+                .and_then(Value::as_array)
+                .is_none_or(|a| a.is_empty());
+            let deleting = stored_old.pointer("/metadata/deletionTimestamp").is_some();
+            let grace = stored_old
+                .pointer("/metadata/deletionGracePeriodSeconds")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
+            if no_finalizers && deleting && grace == 0 {
+                if opts.dry_run {
+                    return Ok(Written {
+                        object: self.encode_value(def, new),
+                        code: 200,
+                        warnings,
+                    });
+                }
+                match self
+                    .store
+                    .commit(&key, Some(current.rv), Write::Delete(new.clone()))
+                    .await
+                {
+                    Ok(_) => {
+                        return Ok(Written {
+                            object: self.encode_value(def, new),
+                            code: 200,
+                            warnings,
+                        });
+                    }
+                    Err(WriteError::Conflict) => continue,
+                    Err(e) => return Err(self.write_error(def, name, e)),
+                }
+            }
+            if opts.dry_run {
+                Store::encode(&key, &new).map_err(|e| self.write_error(def, name, e))?;
+                return Ok(Written {
+                    object: self.encode_value(def, new),
+                    code: 200,
+                    warnings,
+                });
+            }
+            match self
+                .store
+                .commit(&key, Some(current.rv), Write::Put(new.clone()))
+                .await
+            {
+                Ok(stored) => {
+                    return Ok(Written {
+                        object: self.served(def, &stored)?,
+                        code: 200,
+                        warnings,
+                    });
+                }
+                Err(WriteError::Conflict) => continue,
+                Err(WriteError::TooLarge) if new.pointer("/metadata/managedFields").is_some() => {
+                    if let Some(m) = new.get_mut("metadata").and_then(Value::as_object_mut) {
+                        m.remove("managedFields");
+                    }
+                    match self
+                        .store
+                        .commit(&key, Some(current.rv), Write::Put(new))
+                        .await
+                    {
+                        Ok(stored) => {
+                            return Ok(Written {
+                                object: self.served(def, &stored)?,
+                                code: 200,
+                                warnings,
+                            });
+                        }
+                        Err(WriteError::Conflict) => continue,
+                        Err(e) => return Err(self.write_error(def, name, e)),
+                    }
+                }
+                Err(e) => return Err(self.write_error(def, name, e)),
+            }
+        }
+        Err(ApiError::conflict_modified(&def.gr(), name))
+    }
+}
+
+/// Maps a patch engine error to the status kube-apiserver sends.
+pub fn patch_error(e: ferry_patch::PatchError) -> ApiError {
+    let parts = e.status();
+    let mut err = match parts.code {
+        400 => ApiError::bad_request(parts.message.clone()),
+        413 => {
+            let mut x = ApiError::too_large("");
+            x.message = parts.message.clone();
+            x
+        }
+        415 => {
+            let mut x = ApiError::unsupported_media_type(&[]);
+            x.message = parts.message.clone();
+            x
+        }
+        422 => {
+            let mut x = ApiError::invalid("", "", "", &[]);
+            x.message = parts.message.clone();
+            x
+        }
+        _ => {
+            let mut x = ApiError::internal(&parts.message);
+            x.message = parts.message.clone();
+            x
+        }
+    };
+    err.reason = parts.reason.to_string();
+    for c in parts.causes {
+        err = err.with_cause(c.cause_type, c.message, &c.field);
+    }
+    err
+}
