@@ -15,6 +15,9 @@ struct Cli {
 enum Command {
     /// Print Ferry's version and the Forklift API version it serves.
     Version,
+    /// Print the CustomResourceDefinitions Ferry serves (all Forklift kinds) as
+    /// multi-document YAML, ready for `kubectl apply -f -`.
+    Crds,
 }
 
 /// Parse the command line and run the chosen subcommand.
@@ -27,6 +30,18 @@ pub fn run() -> ExitCode {
                 env!("CARGO_PKG_VERSION")
             );
             ExitCode::SUCCESS
+        }
+        Command::Crds => {
+            match ferry_api::crds::all().and_then(|crds| ferry_api::crds::to_yaml(&crds)) {
+                Ok(yaml) => {
+                    print!("{yaml}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("ferry crds: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
     }
 }

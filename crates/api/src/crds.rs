@@ -173,18 +173,16 @@ fn build<S: JsonSchema, T: JsonSchema>(info: Info) -> Result<CustomResourceDefin
 pub fn first_difference(a: &Value, b: &Value, path: &str) -> Option<String> {
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {
-            for key in x.keys().chain(y.keys()) {
-                let child = format!("{path}/{key}");
-                match (x.get(key), y.get(key)) {
-                    (Some(p), Some(q)) => {
-                        if let Some(found) = first_difference(p, q, &child) {
-                            return Some(found);
-                        }
-                    }
-                    _ => return Some(child),
-                }
+            if let Some(key) = y.keys().find(|key| !x.contains_key(*key)) {
+                return Some(format!("{path}/{key}"));
             }
-            None
+            x.iter().find_map(|(key, p)| {
+                let child = format!("{path}/{key}");
+                match y.get(key) {
+                    Some(q) => first_difference(p, q, &child),
+                    None => Some(child),
+                }
+            })
         }
         (Value::Array(x), Value::Array(y)) => {
             if x.len() != y.len() {

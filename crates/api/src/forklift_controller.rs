@@ -713,7 +713,14 @@ impl JsonSchema for ForkliftControllerSpec {
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         let properties: Map<String, Value> = SETTINGS
             .iter()
-            .map(|s| (s.key.to_string(), s.schema()))
+            .map(|s| {
+                let mut schema = s.schema();
+                // Declared CRD defaults survive schema normalization under this key.
+                if let Some(default) = schema.as_object_mut().and_then(|o| o.remove("default")) {
+                    schema[crate::schema::FERRY_DEFAULT] = default;
+                }
+                (s.key.to_string(), schema)
+            })
             .collect();
         schemars::json_schema!({
             "description": "ForkliftControllerSpec defines the desired state of ForkliftController.",

@@ -134,6 +134,11 @@ fn normalize(value: Value) -> Value {
             if let Some(default) = object.remove(FERRY_DEFAULT) {
                 object.insert("default".into(), default);
             }
+            // controller-gen lists required properties alphabetically.
+            if let Some(Value::Array(required)) = object.get_mut("required") {
+                required.sort_by(|x, y| x.as_str().cmp(&y.as_str()));
+                required.dedup();
+            }
             Value::Object(
                 object
                     .into_iter()
@@ -166,138 +171,305 @@ fn normalize(value: Value) -> Value {
     }
 }
 
-/// Markers that Kubernetes' published OpenAPI (and so controller-gen) puts on core/v1
-/// types, which k8s-openapi's generated `JsonSchema` impls leave out. Keyed by definition
-/// name, then by JSON pointer inside the definition.
+/// What Kubernetes' published OpenAPI (and so controller-gen) says about core types that
+/// k8s-openapi's generated `JsonSchema` impls leave out or state differently: list and map
+/// types, defaults, optional `name`s of local object references, the `resource.Quantity`
+/// form and embedded `ObjectMeta` (not expanded). Applied to definitions by name.
 ///
 /// `x-kubernetes-map-type: atomic` matters for server-side apply (the object is replaced
-/// as a whole); `x-kubernetes-list-type: atomic` is the default for lists and is added only
-/// to match upstream byte for byte.
-const CORE_MARKERS: &[(&str, &str, &str, &str)] = &[
-    // (definition, pointer, key, value)
-    (
-        "io.k8s.api.core.v1.ObjectReference",
-        "",
-        "x-kubernetes-map-type",
-        "atomic",
-    ),
-    (
-        "io.k8s.api.core.v1.LocalObjectReference",
-        "",
-        "x-kubernetes-map-type",
-        "atomic",
-    ),
-    (
-        "io.k8s.api.core.v1.NodeSelector",
-        "",
-        "x-kubernetes-map-type",
-        "atomic",
-    ),
-    (
-        "io.k8s.api.core.v1.NodeSelector",
-        "/properties/nodeSelectorTerms",
-        "x-kubernetes-list-type",
-        "atomic",
-    ),
-    (
-        "io.k8s.api.core.v1.NodeSelectorTerm",
-        "",
-        "x-kubernetes-map-type",
-        "atomic",
-    ),
-    (
-        "io.k8s.api.core.v1.NodeSelectorTerm",
-        "/properties/matchExpressions",
-        "x-kubernetes-list-type",
-        "atomic",
-    ),
-    (
-        "io.k8s.api.core.v1.NodeSelectorTerm",
-        "/properties/matchFields",
-        "x-kubernetes-list-type",
-        "atomic",
-    ),
-    (
-        "io.k8s.api.core.v1.NodeSelectorRequirement",
-        "/properties/values",
-        "x-kubernetes-list-type",
-        "atomic",
-    ),
-    (
-        "io.k8s.api.core.v1.NodeAffinity",
-        "/properties/preferredDuringSchedulingIgnoredDuringExecution",
-        "x-kubernetes-list-type",
-        "atomic",
-    ),
-    (
-        "io.k8s.api.core.v1.PodAffinity",
-        "/properties/preferredDuringSchedulingIgnoredDuringExecution",
-        "x-kubernetes-list-type",
-        "atomic",
-    ),
-    (
-        "io.k8s.api.core.v1.PodAffinity",
-        "/properties/requiredDuringSchedulingIgnoredDuringExecution",
-        "x-kubernetes-list-type",
-        "atomic",
-    ),
-    (
-        "io.k8s.api.core.v1.PodAntiAffinity",
-        "/properties/preferredDuringSchedulingIgnoredDuringExecution",
-        "x-kubernetes-list-type",
-        "atomic",
-    ),
-    (
-        "io.k8s.api.core.v1.PodAntiAffinity",
-        "/properties/requiredDuringSchedulingIgnoredDuringExecution",
-        "x-kubernetes-list-type",
-        "atomic",
-    ),
-    (
-        "io.k8s.api.core.v1.PodAffinityTerm",
-        "/properties/matchLabelKeys",
-        "x-kubernetes-list-type",
-        "atomic",
-    ),
-    (
-        "io.k8s.api.core.v1.PodAffinityTerm",
-        "/properties/mismatchLabelKeys",
-        "x-kubernetes-list-type",
-        "atomic",
-    ),
-    (
-        "io.k8s.api.core.v1.PodAffinityTerm",
-        "/properties/namespaces",
-        "x-kubernetes-list-type",
-        "atomic",
-    ),
-    (
-        "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector",
-        "",
-        "x-kubernetes-map-type",
-        "atomic",
-    ),
-    (
-        "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector",
-        "/properties/matchExpressions",
-        "x-kubernetes-list-type",
-        "atomic",
-    ),
-    (
-        "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement",
-        "/properties/values",
-        "x-kubernetes-list-type",
-        "atomic",
-    ),
-];
+/// as a whole); `x-kubernetes-list-type: atomic` is the default for lists and is added so
+/// the generated CRDs match upstream's byte for byte.
+fn core_patches() -> Vec<(&'static str, &'static str, Patch)> {
+    use Patch::{Remove, Replace, Set};
+    let atomic_map = || Set("x-kubernetes-map-type", json!("atomic"));
+    let atomic_list = || Set("x-kubernetes-list-type", json!("atomic"));
+    let empty_name = || Set(FERRY_DEFAULT, json!(""));
+    vec![
+        ("io.k8s.api.core.v1.ObjectReference", "", atomic_map()),
+        ("io.k8s.api.core.v1.LocalObjectReference", "", atomic_map()),
+        (
+            "io.k8s.api.core.v1.LocalObjectReference",
+            "",
+            Remove("required"),
+        ),
+        (
+            "io.k8s.api.core.v1.LocalObjectReference",
+            "/properties/name",
+            empty_name(),
+        ),
+        (
+            "io.k8s.api.core.v1.TypedLocalObjectReference",
+            "",
+            atomic_map(),
+        ),
+        ("io.k8s.api.core.v1.ObjectFieldSelector", "", atomic_map()),
+        ("io.k8s.api.core.v1.ResourceFieldSelector", "", atomic_map()),
+        // Affinity.
+        ("io.k8s.api.core.v1.NodeSelector", "", atomic_map()),
+        (
+            "io.k8s.api.core.v1.NodeSelector",
+            "/properties/nodeSelectorTerms",
+            atomic_list(),
+        ),
+        ("io.k8s.api.core.v1.NodeSelectorTerm", "", atomic_map()),
+        (
+            "io.k8s.api.core.v1.NodeSelectorTerm",
+            "/properties/matchExpressions",
+            atomic_list(),
+        ),
+        (
+            "io.k8s.api.core.v1.NodeSelectorTerm",
+            "/properties/matchFields",
+            atomic_list(),
+        ),
+        (
+            "io.k8s.api.core.v1.NodeSelectorRequirement",
+            "/properties/values",
+            atomic_list(),
+        ),
+        (
+            "io.k8s.api.core.v1.NodeAffinity",
+            "/properties/preferredDuringSchedulingIgnoredDuringExecution",
+            atomic_list(),
+        ),
+        (
+            "io.k8s.api.core.v1.PodAffinity",
+            "/properties/preferredDuringSchedulingIgnoredDuringExecution",
+            atomic_list(),
+        ),
+        (
+            "io.k8s.api.core.v1.PodAffinity",
+            "/properties/requiredDuringSchedulingIgnoredDuringExecution",
+            atomic_list(),
+        ),
+        (
+            "io.k8s.api.core.v1.PodAntiAffinity",
+            "/properties/preferredDuringSchedulingIgnoredDuringExecution",
+            atomic_list(),
+        ),
+        (
+            "io.k8s.api.core.v1.PodAntiAffinity",
+            "/properties/requiredDuringSchedulingIgnoredDuringExecution",
+            atomic_list(),
+        ),
+        (
+            "io.k8s.api.core.v1.PodAffinityTerm",
+            "/properties/matchLabelKeys",
+            atomic_list(),
+        ),
+        (
+            "io.k8s.api.core.v1.PodAffinityTerm",
+            "/properties/mismatchLabelKeys",
+            atomic_list(),
+        ),
+        (
+            "io.k8s.api.core.v1.PodAffinityTerm",
+            "/properties/namespaces",
+            atomic_list(),
+        ),
+        (
+            "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector",
+            "",
+            atomic_map(),
+        ),
+        (
+            "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector",
+            "/properties/matchExpressions",
+            atomic_list(),
+        ),
+        (
+            "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement",
+            "/properties/values",
+            atomic_list(),
+        ),
+        // Volumes.
+        (
+            "io.k8s.api.core.v1.AzureDiskVolumeSource",
+            "/properties/fsType",
+            Set(FERRY_DEFAULT, json!("ext4")),
+        ),
+        (
+            "io.k8s.api.core.v1.AzureDiskVolumeSource",
+            "/properties/readOnly",
+            Set(FERRY_DEFAULT, json!(false)),
+        ),
+        (
+            "io.k8s.api.core.v1.CephFSVolumeSource",
+            "/properties/monitors",
+            atomic_list(),
+        ),
+        ("io.k8s.api.core.v1.ConfigMapVolumeSource", "", atomic_map()),
+        (
+            "io.k8s.api.core.v1.ConfigMapVolumeSource",
+            "",
+            Remove("required"),
+        ),
+        (
+            "io.k8s.api.core.v1.ConfigMapVolumeSource",
+            "/properties/name",
+            empty_name(),
+        ),
+        (
+            "io.k8s.api.core.v1.ConfigMapVolumeSource",
+            "/properties/items",
+            atomic_list(),
+        ),
+        ("io.k8s.api.core.v1.ConfigMapProjection", "", atomic_map()),
+        (
+            "io.k8s.api.core.v1.ConfigMapProjection",
+            "",
+            Remove("required"),
+        ),
+        (
+            "io.k8s.api.core.v1.ConfigMapProjection",
+            "/properties/name",
+            empty_name(),
+        ),
+        (
+            "io.k8s.api.core.v1.ConfigMapProjection",
+            "/properties/items",
+            atomic_list(),
+        ),
+        ("io.k8s.api.core.v1.SecretProjection", "", atomic_map()),
+        (
+            "io.k8s.api.core.v1.SecretProjection",
+            "",
+            Remove("required"),
+        ),
+        (
+            "io.k8s.api.core.v1.SecretProjection",
+            "/properties/name",
+            empty_name(),
+        ),
+        (
+            "io.k8s.api.core.v1.SecretProjection",
+            "/properties/items",
+            atomic_list(),
+        ),
+        (
+            "io.k8s.api.core.v1.SecretVolumeSource",
+            "/properties/items",
+            atomic_list(),
+        ),
+        (
+            "io.k8s.api.core.v1.DownwardAPIVolumeSource",
+            "/properties/items",
+            atomic_list(),
+        ),
+        (
+            "io.k8s.api.core.v1.DownwardAPIProjection",
+            "/properties/items",
+            atomic_list(),
+        ),
+        (
+            "io.k8s.api.core.v1.ProjectedVolumeSource",
+            "/properties/sources",
+            atomic_list(),
+        ),
+        (
+            "io.k8s.api.core.v1.FCVolumeSource",
+            "/properties/targetWWNs",
+            atomic_list(),
+        ),
+        (
+            "io.k8s.api.core.v1.FCVolumeSource",
+            "/properties/wwids",
+            atomic_list(),
+        ),
+        (
+            "io.k8s.api.core.v1.ISCSIVolumeSource",
+            "/properties/portals",
+            atomic_list(),
+        ),
+        (
+            "io.k8s.api.core.v1.ISCSIVolumeSource",
+            "/properties/iscsiInterface",
+            Set(FERRY_DEFAULT, json!("default")),
+        ),
+        (
+            "io.k8s.api.core.v1.RBDVolumeSource",
+            "/properties/monitors",
+            atomic_list(),
+        ),
+        (
+            "io.k8s.api.core.v1.RBDVolumeSource",
+            "/properties/keyring",
+            Set(FERRY_DEFAULT, json!("/etc/ceph/keyring")),
+        ),
+        (
+            "io.k8s.api.core.v1.RBDVolumeSource",
+            "/properties/pool",
+            Set(FERRY_DEFAULT, json!("rbd")),
+        ),
+        (
+            "io.k8s.api.core.v1.RBDVolumeSource",
+            "/properties/user",
+            Set(FERRY_DEFAULT, json!("admin")),
+        ),
+        (
+            "io.k8s.api.core.v1.ScaleIOVolumeSource",
+            "/properties/fsType",
+            Set(FERRY_DEFAULT, json!("xfs")),
+        ),
+        (
+            "io.k8s.api.core.v1.ScaleIOVolumeSource",
+            "/properties/storageMode",
+            Set(FERRY_DEFAULT, json!("ThinProvisioned")),
+        ),
+        (
+            "io.k8s.api.core.v1.PersistentVolumeClaimSpec",
+            "/properties/accessModes",
+            atomic_list(),
+        ),
+        // controller-gen's form of `resource.Quantity`.
+        (
+            "io.k8s.apimachinery.pkg.api.resource.Quantity",
+            "",
+            Replace(json!({
+                "anyOf": [{ "type": "integer" }, { "type": "string" }],
+                "pattern": r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$",
+                "x-kubernetes-int-or-string": true,
+            })),
+        ),
+        // Embedded object metadata is not expanded.
+        (
+            "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
+            "",
+            Replace(json!({ "type": "object" })),
+        ),
+    ]
+}
+
+/// A change to a definition.
+enum Patch {
+    /// Set a key.
+    Set(&'static str, Value),
+    /// Remove a key.
+    Remove(&'static str),
+    /// Replace the whole schema.
+    Replace(Value),
+}
 
 fn core_markers(definitions: &mut Map<String, Value>) {
-    for (definition, pointer, key, value) in CORE_MARKERS {
-        if let Some(Value::Object(target)) = definitions
-            .get_mut(*definition)
+    for (definition, pointer, patch) in core_patches() {
+        let Some(target) = definitions
+            .get_mut(definition)
             .and_then(|d| d.pointer_mut(pointer))
-        {
-            target.insert((*key).to_string(), json!(value));
+        else {
+            continue;
+        };
+        match patch {
+            Patch::Replace(value) => *target = value,
+            Patch::Set(key, value) => {
+                if let Value::Object(object) = target {
+                    object.insert(key.to_string(), value);
+                }
+            }
+            Patch::Remove(key) => {
+                if let Value::Object(object) = target {
+                    object.remove(key);
+                }
+            }
         }
     }
 }
