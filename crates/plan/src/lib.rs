@@ -1,1 +1,31 @@
-//! The plan controller: validation, execution, itineraries and destination objects.
+//! The plan controller: validation, Migration execution, itineraries and the destination
+//! objects of each VM (Forklift's `pkg/controller/plan`, plan spec in the shared docs).
+//!
+//! The controller is a pipeline of named steps, and only the edges do I/O:
+//!
+//! ```text
+//! observe (reads) → validate (pure) → decide (pure) ⇄ apply (writes) → write status
+//! ```
+//!
+//! Modules:
+//! - [`validate`]: every plan condition of the validation catalogue, from an
+//!   [`observe::Observed`] snapshot;
+//! - [`names`], [`template`], [`mac`], [`network`], [`quantity`]: the rules validation
+//!   and the builders share (DNS-1123 names and upstream's normalization, Go name
+//!   templates with the Sprig subset, MAC conflicts, NIC mappings, quantities);
+//! - [`conditions`]: each condition with upstream's type, category, reason and message;
+//! - [`adapter`]: the seam a provider type plugs into (validator, builder, source client);
+//! - [`settings`]: the global settings the controller reads, with upstream's names.
+
+pub mod adapter;
+pub mod conditions;
+pub mod mac;
+pub mod names;
+pub mod network;
+pub mod observe;
+pub mod quantity;
+pub mod settings;
+pub mod template;
+pub mod validate;
+
+pub use settings::Settings;
