@@ -213,6 +213,12 @@ pub trait Behaviour: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// Extra condition for deleting an object whose last finalizer an update removed
+    /// (namespaces also need empty `spec.finalizers`).
+    fn delete_during_update(&self, _new: &Value) -> bool {
+        true
+    }
+
     /// The OpenAPI v3 schema to publish for this kind, if any.
     fn openapi_schema(&self) -> Option<Value> {
         None
@@ -295,6 +301,9 @@ pub struct ResourceDef {
     pub preferred: bool,
     /// The CRD that defines it, for custom resources.
     pub crd: Option<String>,
+    /// Type information for strategic merge patch, server-side apply and
+    /// managedFields (`None` when the patch engine has none for the kind).
+    pub patch_schema: Option<Arc<ferry_patch::Schema>>,
 }
 
 impl ResourceDef {

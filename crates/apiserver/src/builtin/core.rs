@@ -33,6 +33,11 @@ impl Behaviour for Namespace {
     fn decode(&self, obj: Value, version: &str) -> Result<Decoded, ApiError> {
         roundtrip::<core::Namespace>(obj, "Namespace", version)
     }
+    fn delete_during_update(&self, new: &Value) -> bool {
+        get_path(new, &["spec", "finalizers"])
+            .and_then(Value::as_array)
+            .is_none_or(|f| f.is_empty())
+    }
     fn default(&self, obj: &mut Value) {
         // The NamespaceDefaultLabelName feature: the label always equals the name.
         let name = crate::table::name_of(obj);

@@ -337,6 +337,8 @@ pub fn events_v1() -> ResourceDef {
         Arc::new(EventsV1),
     );
     d.storage = GroupResource::new("", "events");
+    // Objects are stored in their core/v1 shape; record fields against that schema.
+    d.patch_schema = ferry_patch::Schema::builtin("v1", "Event").map(Arc::new);
     d
 }
 

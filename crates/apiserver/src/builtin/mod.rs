@@ -124,6 +124,15 @@ pub(crate) fn def(
         behaviour,
         preferred: true,
         crd: None,
+        patch_schema: ferry_patch::Schema::builtin(
+            &if group.is_empty() {
+                version.to_string()
+            } else {
+                format!("{group}/{version}")
+            },
+            kind,
+        )
+        .map(Arc::new),
     }
 }
 

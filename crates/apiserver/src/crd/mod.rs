@@ -473,6 +473,8 @@ pub fn served_definitions(crd: &Value) -> Result<Vec<ResourceDef>, String> {
             .cloned()
             .unwrap_or(json!({}));
         let schema = ferry_structural::Schema::compile(&schema_v).map_err(|e| e.to_string())?;
+        let patch_schema = ferry_patch::Schema::for_custom_resource(Some(&schema_v), false)
+            .map_err(|e| e.to_string())?;
         let status = get_path(v, &["subresources", "status"]).is_some();
         let behaviour = CustomResource::new(
             &group,
@@ -510,6 +512,7 @@ pub fn served_definitions(crd: &Value) -> Result<Vec<ResourceDef>, String> {
             behaviour: Arc::new(behaviour),
             preferred: version == preferred,
             crd: Some(crd_name.clone()),
+            patch_schema: Some(Arc::new(patch_schema)),
         });
     }
     Ok(out)

@@ -340,7 +340,7 @@ fn write_options(query: &Query, user_agent: &str, kind: &str) -> Result<WriteOpt
         errs.push(FieldError::too_long("fieldManager", 128));
     }
     opts.field_manager = if manager.is_empty() {
-        crate::metrics::agent_prefix(user_agent)
+        ferry_patch::manager_from_user_agent(user_agent)
     } else {
         manager.to_string()
     };

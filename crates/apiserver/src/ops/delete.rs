@@ -418,7 +418,8 @@ impl Api {
                                     json!(ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()),
                                 );
                                 set_meta(&mut obj, "deletionGracePeriodSeconds", json!(period));
-                                graceful = true;
+                                // A shortened grace period of 0 deletes at once.
+                                graceful = period > 0;
                             }
                             None => pending_graceful = true,
                         }

@@ -213,6 +213,45 @@ fn json_type(v: &Value) -> &'static str {
     }
 }
 
+/// Whether a write records managed fields itself, or they were already set by
+/// server-side apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fields {
+    Record,
+    Applied,
+}
+
+fn subresource_name(sub: Sub) -> Option<&'static str> {
+    match sub {
+        Sub::Main => None,
+        Sub::Status => Some("status"),
+        Sub::Finalize => Some("finalize"),
+    }
+}
+
+fn reset_for(def: &ResourceDef, sub: Option<&str>) -> &'static [&'static str] {
+    if def.crd.is_some() {
+        ferry_patch::custom_resource_reset_fields(def.behaviour.has_status(), sub)
+    } else {
+        ferry_patch::reset_fields(&def.api_version(), &def.kind, sub)
+    }
+}
+
+/// Maps a server-side apply error to the status kube-apiserver sends.
+fn apply_error(e: ferry_patch::ApplyError) -> ApiError {
+    let parts = e.status();
+    let mut err = match parts.code {
+        409 => ApiError::apply_conflict(parts.message.clone(), Vec::new()),
+        400 => ApiError::bad_request(parts.message.clone()),
+        _ => ApiError::internal(&parts.message).with_message(parts.message.clone()),
+    };
+    err.reason = parts.reason.to_string();
+    for c in parts.causes {
+        err = err.with_cause(c.cause_type, c.message, &c.field);
+    }
+    err
+}
+
 /// Carries managedFields across a write. Until server-side apply's field tracking
 /// is wired in, an update that omits managedFields keeps the stored ones, and
 /// managedFields a client sends are kept as sent.
@@ -267,13 +306,81 @@ impl Api {
         ApiError::invalid(&def.group, &def.kind, name, errs)
     }
 
+    /// Records which fields `manager` changed in `metadata.managedFields`.
+    fn record_managed(
+        &self,
+        def: &ResourceDef,
+        old: Option<&Value>,
+        new: &mut Value,
+        manager: &str,
+        sub: Sub,
+    ) {
+        let Some(schema) = def.patch_schema.as_deref() else {
+            carry_managed_fields(old, new);
+            return;
+        };
+        let api_version = def.api_version();
+        let subresource = subresource_name(sub);
+        let writer = ferry_patch::Writer {
+            manager,
+            api_version: &api_version,
+            kind: &def.kind,
+            subresource,
+            reset_fields: reset_for(def, subresource),
+            now: jiff::Timestamp::now(),
+        };
+        if let Err(e) = ferry_patch::record_update(old, new, schema, &writer) {
+            tracing::warn!(error = %e, kind = %def.kind, "managedFields not recorded");
+        }
+    }
+
+    /// Server-side apply of `config` onto `live` (`None`: create).
+    fn apply_config(
+        &self,
+        def: &ResourceDef,
+        live: Option<&Value>,
+        config: &Value,
+        opts: &WriteOptions,
+    ) -> Result<Value, ApiError> {
+        let schema = def.patch_schema.as_deref().ok_or_else(|| {
+            ApiError::unsupported_media_type(&[
+                "application/json-patch+json",
+                "application/merge-patch+json",
+            ])
+        })?;
+        let api_version = def.api_version();
+        let writer = ferry_patch::Writer {
+            manager: &opts.field_manager,
+            api_version: &api_version,
+            kind: &def.kind,
+            subresource: None,
+            reset_fields: reset_for(def, None),
+            now: jiff::Timestamp::now(),
+        };
+        ferry_patch::apply(live, config, schema, &writer, opts.force)
+            .map(|a| a.object)
+            .map_err(apply_error)
+    }
+
     /// Creates an object (POST).
     pub async fn create(
         &self,
         def: &ResourceDef,
         namespace: &str,
+        body: Value,
+        opts: &WriteOptions,
+    ) -> Result<Written, ApiError> {
+        self.create_with(def, namespace, body, opts, Fields::Record)
+            .await
+    }
+
+    async fn create_with(
+        &self,
+        def: &ResourceDef,
+        namespace: &str,
         mut body: Value,
         opts: &WriteOptions,
+        fields: Fields,
     ) -> Result<Written, ApiError> {
         check_type_meta(def, &mut body)?;
         let mut warnings = Vec::new();
@@ -326,6 +433,9 @@ impl Api {
                 m.remove("generation");
             }
         });
+        if fields == Fields::Record {
+            self.record_managed(def, None, &mut obj, &opts.field_manager, Sub::Main);
+        }
         def.behaviour.prepare_for_create(&mut obj);
         let mut errs = names::validate_object_meta(&obj, def.namespaced, def.behaviour.name_rule());
         errs.extend(def.behaviour.validate(&obj));
@@ -446,6 +556,7 @@ impl Api {
             opts,
             warnings,
             requested_rv,
+            Fields::Record,
             |_old| Ok(obj.clone()),
         )
         .await
@@ -485,7 +596,22 @@ impl Api {
         } else {
             None
         };
-        let field_validation = opts.field_validation;
+        if patch.kind == PatchKind::Apply {
+            let config = patch.body.clone();
+            return self
+                .guaranteed_update(
+                    def,
+                    namespace,
+                    name,
+                    sub,
+                    opts,
+                    Vec::new(),
+                    None,
+                    Fields::Applied,
+                    |old| self.apply_config(def, Some(old), &config, opts),
+                )
+                .await;
+        }
         self.guaranteed_update(
             def,
             namespace,
@@ -494,6 +620,7 @@ impl Api {
             opts,
             Vec::new(),
             requested_rv,
+            Fields::Record,
             move |old| {
                 let current = old.clone();
                 let patched = match patch.kind {
@@ -505,7 +632,7 @@ impl Api {
                     PatchKind::Json => {
                         ferry_patch::json_patch(&current, &patch.body).map_err(patch_error)?
                     }
-                    PatchKind::Strategic => match &strategic {
+                    PatchKind::Strategic | PatchKind::Apply => match &strategic {
                         Some(s) => ferry_patch::strategic_merge_patch(&current, &patch.body, s)
                             .map_err(patch_error)?,
                         None => {
@@ -514,19 +641,7 @@ impl Api {
                             ));
                         }
                     },
-                    PatchKind::Apply => {
-                        return Err(ApiError::unsupported_media_type(&[
-                            "application/json-patch+json",
-                            "application/merge-patch+json",
-                        ])
-                        .with_cause(
-                            "",
-                            "server-side apply is not available in this build",
-                            "",
-                        ));
-                    }
                 };
-                let _ = field_validation;
                 Ok(patched)
             },
         )
@@ -547,26 +662,49 @@ impl Api {
     where
         F: FnMut(&mut Value),
     {
-        self.guaranteed_update(def, namespace, name, sub, opts, Vec::new(), None, |old| {
-            let mut n = old.clone();
-            f(&mut n);
-            Ok(n)
-        })
+        self.guaranteed_update(
+            def,
+            namespace,
+            name,
+            sub,
+            opts,
+            Vec::new(),
+            None,
+            Fields::Record,
+            |old| {
+                let mut n = old.clone();
+                f(&mut n);
+                Ok(n)
+            },
+        )
         .await
     }
 
+    /// Server-side apply of an object that does not exist yet: it is created.
     async fn apply_create(
         &self,
-        _def: &ResourceDef,
-        _namespace: &str,
-        _name: &str,
-        _patch: &Patch,
-        _opts: &WriteOptions,
+        def: &ResourceDef,
+        namespace: &str,
+        name: &str,
+        patch: &Patch,
+        opts: &WriteOptions,
     ) -> Result<Written, ApiError> {
-        Err(ApiError::unsupported_media_type(&[
-            "application/json-patch+json",
-            "application/merge-patch+json",
-        ]))
+        if let Some(crd) = &def.crd {
+            let _ = crd;
+            crate::crd::check_not_terminating(self, def, "create")?;
+        }
+        let mut obj = self.apply_config(def, None, &patch.body, opts)?;
+        let body_name = meta_str(&obj, "name");
+        if body_name != name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+            m.remove("resourceVersion");
+        }
+        self.create_with(def, namespace, obj, opts, Fields::Applied)
+            .await
     }
 
     /// The read-modify-write loop shared by update and patch. `make` builds the
@@ -581,6 +719,7 @@ impl Api {
         opts: &WriteOptions,
         warnings: Vec<String>,
         requested_rv: Option<u64>,
+        fields: Fields,
         mut make: F,
     ) -> Result<Written, ApiError>
     where
@@ -673,7 +812,9 @@ impl Api {
                 }
                 m.insert("resourceVersion".into(), json!(current.rv.to_string()));
             });
-            carry_managed_fields(Some(&stored_old), &mut new);
+            if fields == Fields::Record {
+                self.record_managed(def, Some(&stored_old), &mut new, &opts.field_manager, sub);
+            }
             match sub {
                 Sub::Main => {
                     if def.behaviour.has_status() || def.crd.is_none() {
@@ -737,7 +878,7 @@ impl Api {
                 .pointer("/metadata/deletionGracePeriodSeconds")
                 .and_then(Value::as_i64)
                 .unwrap_or(0);
-            if no_finalizers && deleting && grace == 0 {
+            if no_finalizers && deleting && grace == 0 && def.behaviour.delete_during_update(&new) {
                 if opts.dry_run {
                     return Ok(Written {
                         object: self.encode_value(def, new),
