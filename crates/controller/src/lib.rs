@@ -1,2 +1,32 @@
 //! The Ferry manager: wires the provider, map, hook, host, migration and plan
 //! controllers onto kube-runtime.
+//!
+//! Layout:
+//! - [`manager`]: [`manager::start`] builds the shared [`Context`] and runs every
+//!   controller until shut down; the `ferry controller` command and the sandbox call it;
+//! - [`provider`], [`maps`], [`hook`], [`host`], [`migration`]: one controller each, a
+//!   pure validation module next to the reconcile that does the I/O;
+//! - [`plan`]: the wiring of the plan controller (built in `ferry-plan`): its watches
+//!   and how changes map back to Plans;
+//! - [`cache`]: one long-lived watch per kind, shared by all controllers;
+//! - [`collectors`]: the inventory collectors the Provider controller runs;
+//! - [`runner`], [`policy`], [`error`]: what every controller shares (the reconcile
+//!   wrapper, the error policy, the status writer);
+//! - [`settings`], [`metrics`], [`events`], [`health`], [`leader`], [`rbac`], [`clock`].
+
+pub mod cache;
+pub mod clock;
+pub mod collectors;
+pub mod context;
+pub mod error;
+pub mod events;
+pub mod findings;
+pub mod metrics;
+pub mod policy;
+pub mod provider;
+pub mod runner;
+pub mod settings;
+
+pub use context::{Caches, Context};
+pub use error::{Error, ErrorClass};
+pub use settings::Settings;

@@ -1,0 +1,234 @@
+//! One long-lived watch per kind, shared by every controller that needs the kind.
+//!
+//! A [`Cache`] keeps a reflector store (read by any controller, so a reconcile reads
+//! Providers, maps and Plans from memory instead of the API server) and fans out every
+//! change, **deletions included**, to any number of subscribers: the kind's own
+//! controller, the controllers that watch it (`Controller::watches_shared_stream`), the
+//! metrics, the provider-collector clean-up. kube-runtime's shared stores drop
+//! deletions, and a plan must hear that its Migration was deleted, so Ferry fans out
+//! itself:
+//!
+//! - after the initial list (and every re-list), every object is announced, and objects
+//!   that vanished while the watch was down are announced as deleted;
+//! - a subscriber that falls behind the fan-out buffer is not dropped: it is handed
+//!   every object in the store, as if they had all changed (reconciles are idempotent).
+
+use std::collections::{HashSet, VecDeque};
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::sync::Arc;
+
+use futures::{Stream, StreamExt};
+use kube::Resource;
+use kube::runtime::reflector::{ObjectRef, Store, store::Writer};
+use kube::runtime::watcher;
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+
+/// How many changes a slow subscriber may fall behind before it is resynchronised.
+const FAN_OUT_CAPACITY: usize = 4096;
+
+/// A change seen by a [`Cache`].
+#[derive(Debug)]
+pub enum CacheEvent<K> {
+    /// The object was created or changed (or re-listed).
+    Applied(Arc<K>),
+    /// The object was deleted (as last seen).
+    Deleted(Arc<K>),
+    /// The subscriber fell behind; everything in the store may have changed.
+    Resynced,
+}
+
+impl<K> Clone for CacheEvent<K> {
+    fn clone(&self) -> Self {
+        match self {
+            Self::Applied(object) => Self::Applied(Arc::clone(object)),
+            Self::Deleted(object) => Self::Deleted(Arc::clone(object)),
+            Self::Resynced => Self::Resynced,
+        }
+    }
+}
+
+/// A watched kind: its store and its change fan-out.
+pub struct Cache<K>
+where
+    K: Resource + Clone + 'static,
+    K::DynamicType: Eq + Hash + Clone,
+{
+    name: &'static str,
+    reader: Store<K>,
+    events: broadcast::Sender<CacheEvent<K>>,
+    task: JoinHandle<()>,
+}
+
+impl<K> Drop for Cache<K>
+where
+    K: Resource + Clone + 'static,
+    K::DynamicType: Eq + Hash + Clone,
+{
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl<K> Cache<K>
+where
+    K: Resource + Clone + Debug + Send + Sync + 'static,
+    K::DynamicType: Default + Eq + Hash + Clone + Send + Sync,
+{
+    /// Starts reflecting `watch` (a `watcher` or `metadata_watcher` stream, with backoff)
+    /// into a new cache named `name` (for logs).
+    pub fn spawn<S>(name: &'static str, watch: S) -> Arc<Self>
+    where
+        S: Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
+    {
+        let writer = Writer::<K>::new(Default::default());
+        let reader = writer.as_reader();
+        let (events, _) = broadcast::channel(FAN_OUT_CAPACITY);
+        let task = tokio::spawn(reflect(name, watch, writer, events.clone()));
+        Arc::new(Self {
+            name,
+            reader,
+            events,
+            task,
+        })
+    }
+
+    /// The cache's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The store.
+    pub fn store(&self) -> Store<K> {
+        self.reader.clone()
+    }
+
+    /// Every object, in no particular order.
+    pub fn state(&self) -> Vec<Arc<K>> {
+        self.reader.state()
+    }
+
+    /// The object with this reference.
+    pub fn get(&self, reference: &ObjectRef<K>) -> Option<Arc<K>> {
+        self.reader.get(reference)
+    }
+
+    /// Waits until the first list is complete.
+    pub async fn ready(&self) {
+        // The writer lives as long as the task; if it is gone the cache is shutting down.
+        let _ = self.reader.wait_until_ready().await;
+    }
+
+    /// Whether the first list is complete.
+    pub fn is_ready(&self) -> bool {
+        futures::FutureExt::now_or_never(self.reader.wait_until_ready()).is_some_and(|r| r.is_ok())
+    }
+
+    /// Every change from now on.
+    pub fn events(&self) -> impl Stream<Item = CacheEvent<K>> + Send + 'static {
+        futures::stream::unfold(self.events.subscribe(), |mut receiver| async move {
+            match receiver.recv().await {
+                Ok(event) => Some((event, receiver)),
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    Some((CacheEvent::Resynced, receiver))
+                }
+                Err(broadcast::error::RecvError::Closed) => None,
+            }
+        })
+    }
+
+    /// The objects that changed (applied or deleted) from now on, for
+    /// `Controller::for_shared_stream` and `watches_shared_stream`. A subscriber that
+    /// falls behind gets every object in the store.
+    pub fn changed(&self) -> impl Stream<Item = Arc<K>> + Send + 'static {
+        let reader = self.reader.clone();
+        let state = (self.events.subscribe(), VecDeque::<Arc<K>>::new());
+        futures::stream::unfold(state, move |(mut receiver, mut backlog)| {
+            let reader = reader.clone();
+            async move {
+                loop {
+                    if let Some(object) = backlog.pop_front() {
+                        return Some((object, (receiver, backlog)));
+                    }
+                    match receiver.recv().await {
+                        Ok(CacheEvent::Applied(object) | CacheEvent::Deleted(object)) => {
+                            return Some((object, (receiver, backlog)));
+                        }
+                        Ok(CacheEvent::Resynced) => {}
+                        Err(broadcast::error::RecvError::Lagged(_)) => {
+                            backlog.extend(reader.state());
+                        }
+                        Err(broadcast::error::RecvError::Closed) => return None,
+                    }
+                }
+            }
+        })
+    }
+}
+
+async fn reflect<K, S>(
+    name: &'static str,
+    watch: S,
+    mut writer: Writer<K>,
+    events: broadcast::Sender<CacheEvent<K>>,
+) where
+    K: Resource + Clone + Debug + Send + Sync + 'static,
+    K::DynamicType: Default + Eq + Hash + Clone + Send + Sync,
+    S: Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
+{
+    let reader = writer.as_reader();
+    let mut watch = std::pin::pin!(watch);
+    let mut failing = false;
+    while let Some(event) = watch.next().await {
+        let event = match event {
+            Ok(event) => event,
+            Err(error) => {
+                // The stream backs off and retries by itself.
+                if !failing {
+                    tracing::warn!(cache = name, %error, "watch failed; retrying with backoff");
+                }
+                failing = true;
+                continue;
+            }
+        };
+        if failing {
+            tracing::info!(cache = name, "watch recovered");
+            failing = false;
+        }
+        let before = matches!(event, watcher::Event::InitDone).then(|| reader.state());
+        writer.apply_watcher_event(&event);
+        // No subscriber is not an error.
+        match event {
+            watcher::Event::Apply(object) => {
+                let _ = events.send(CacheEvent::Applied(Arc::new(object)));
+            }
+            watcher::Event::Delete(object) => {
+                let _ = events.send(CacheEvent::Deleted(Arc::new(object)));
+            }
+            watcher::Event::InitDone => {
+                let now = reader.state();
+                let present: HashSet<ObjectRef<K>> = now
+                    .iter()
+                    .map(|object| ObjectRef::from_obj(object.as_ref()))
+                    .collect();
+                for object in before.unwrap_or_default() {
+                    if !present.contains(&ObjectRef::from_obj(object.as_ref())) {
+                        let _ = events.send(CacheEvent::Deleted(object));
+                    }
+                }
+                tracing::debug!(cache = name, objects = now.len(), "listed");
+                for object in now {
+                    let _ = events.send(CacheEvent::Applied(object));
+                }
+            }
+            watcher::Event::Init | watcher::Event::InitApply(_) => {}
+        }
+    }
+}
+
+/// The decoded object of a cache of `DeserializeGuard`ed objects; `None` when it did
+/// not decode.
+pub fn valid<K>(guard: &kube::core::DeserializeGuard<K>) -> Option<&K> {
+    guard.0.as_ref().ok()
+}
