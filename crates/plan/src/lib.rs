@@ -14,11 +14,13 @@
 //!   and the builders share (DNS-1123 names and upstream's normalization, Go name
 //!   templates with the Sprig subset, MAC conflicts, NIC mappings, quantities);
 //! - [`conditions`]: each condition with upstream's type, category, reason and message;
+//! - [`execute`]: runs, itineraries, pipelines, the scheduler;
 //! - [`adapter`]: the seam a provider type plugs into (validator, builder, source client);
 //! - [`settings`]: the global settings the controller reads, with upstream's names.
 
 pub mod adapter;
 pub mod conditions;
+pub mod execute;
 pub mod mac;
 pub mod names;
 pub mod network;
