@@ -97,6 +97,17 @@ impl Migration {
             && self.spec.plan.name.as_deref().unwrap_or_default() == plan.name()
     }
 
+    /// Upstream `Canceled(ref)` on the spec: whether the VM's migration is canceled
+    /// (matched by ID only).
+    pub fn canceled(&self, vm: &Ref) -> bool {
+        self.spec.canceled(vm)
+    }
+
+    /// Upstream `CutoverFor(ref)` on the spec: the VM's effective warm cutover time.
+    pub fn cutover_for(&self, vm: &Ref) -> Option<&Time> {
+        self.spec.cutover_for(vm)
+    }
+
     /// Upstream `IsResumeConversion()`.
     pub fn is_resume_conversion(&self) -> bool {
         self.spec.resume_conversion
