@@ -9,6 +9,7 @@ pub mod logs;
 pub mod metrics;
 pub mod names;
 pub mod ops;
+pub mod protobuf;
 pub mod resource;
 pub mod selector;
 pub mod server;

@@ -275,6 +275,11 @@ fn parse_body(bytes: &[u8], kind: BodyType, expected_kind: &str) -> Result<Value
         }
     };
     match kind {
+        BodyType::Protobuf => crate::protobuf::decode(bytes).map_err(|e| {
+            ApiError::bad_request(format!(
+                "the object provided is unrecognized (must be of type {expected_kind}): {e}"
+            ))
+        }),
         BodyType::Yaml | BodyType::ApplyPatch => {
             let text = std::str::from_utf8(bytes)
                 .map_err(|_| ApiError::bad_request("error decoding YAML: invalid UTF-8"))?;
@@ -396,6 +401,13 @@ fn list_options(query: &Query) -> Result<ListOptions, ApiError> {
 fn delete_options(query: &Query, body: &[u8]) -> Result<DeleteOptions, ApiError> {
     let mut opts = if body.iter().all(u8::is_ascii_whitespace) {
         DeleteOptions::default()
+    } else if body.starts_with(crate::protobuf::MAGIC) {
+        let v = crate::protobuf::decode(body).map_err(|e| {
+            ApiError::bad_request(format!(
+                "the object provided is unrecognized (must be of type DeleteOptions): {e}"
+            ))
+        })?;
+        DeleteOptions::from_body(&v)?
     } else {
         let v: Value = serde_json::from_slice(body).map_err(|e| {
             ApiError::bad_request(format!("the object provided is unrecognized (must be of type DeleteOptions): couldn't get version/kind; json parse error: {e}"))
@@ -621,7 +633,10 @@ async fn run_verb(
                 let _ = crd;
                 crate::crd::check_not_terminating(api, &def, "create")?;
             }
-            let ct = request::body_type(header_str(&headers, header::CONTENT_TYPE))?;
+            let ct = request::body_type(
+                header_str(&headers, header::CONTENT_TYPE),
+                def.crd.is_none(),
+            )?;
             let bytes = read_body(st, body).await?;
             let opts = write_options(&query, user_agent, "CreateOptions")?;
             rec.field_manager = Some(opts.field_manager.clone());
@@ -638,7 +653,10 @@ async fn run_verb(
             ))
         }
         Verb::Update => {
-            let ct = request::body_type(header_str(&headers, header::CONTENT_TYPE))?;
+            let ct = request::body_type(
+                header_str(&headers, header::CONTENT_TYPE),
+                def.crd.is_none(),
+            )?;
             let bytes = read_body(st, body).await?;
             let opts = write_options(&query, user_agent, "UpdateOptions")?;
             rec.field_manager = Some(opts.field_manager.clone());

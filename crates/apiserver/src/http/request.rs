@@ -327,10 +327,13 @@ pub enum BodyType {
     StrategicMergePatch,
     /// `application/apply-patch+yaml`.
     ApplyPatch,
+    /// `application/vnd.kubernetes.protobuf` (built-in types only).
+    Protobuf,
 }
 
-/// Parses `Content-Type` for a create or update body.
-pub fn body_type(content_type: Option<&str>) -> Result<BodyType, ApiError> {
+/// Parses `Content-Type` for a create or update body; `protobuf` says whether the
+/// resource is a built-in type (custom resources have no protobuf form).
+pub fn body_type(content_type: Option<&str>, protobuf: bool) -> Result<BodyType, ApiError> {
     let media = content_type
         .and_then(|c| c.split(';').next())
         .map(|m| m.trim().to_ascii_lowercase())
@@ -338,6 +341,12 @@ pub fn body_type(content_type: Option<&str>) -> Result<BodyType, ApiError> {
     match media.as_str() {
         "" | "application/json" => Ok(BodyType::Json),
         "application/yaml" => Ok(BodyType::Yaml),
+        "application/vnd.kubernetes.protobuf" if protobuf => Ok(BodyType::Protobuf),
+        _ if protobuf => Err(ApiError::unsupported_media_type(&[
+            "application/json",
+            "application/yaml",
+            "application/vnd.kubernetes.protobuf",
+        ])),
         _ => Err(ApiError::unsupported_media_type(ACCEPTED)),
     }
 }
@@ -447,10 +456,14 @@ mod tests {
             BodyType::StrategicMergePatch
         );
         assert_eq!(
-            body_type(Some("application/vnd.kubernetes.protobuf"))
+            body_type(Some("application/vnd.kubernetes.protobuf"), false)
                 .unwrap_err()
                 .code,
             415
+        );
+        assert_eq!(
+            body_type(Some("application/vnd.kubernetes.protobuf"), true).unwrap(),
+            BodyType::Protobuf
         );
     }
 }

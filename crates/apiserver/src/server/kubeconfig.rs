@@ -34,6 +34,11 @@ pub fn write_kubeconfig(
     let text = format!(
         "apiVersion: v1\nkind: Config\nclusters:\n- name: ferry\n  cluster:\n{cluster}users:\n- name: ferry\n{user_block}contexts:\n- name: ferry\n  context:\n    cluster: ferry\n    user: ferry\n    namespace: default\ncurrent-context: ferry\npreferences: {{}}\n"
     );
+    write_private(path, &text)
+}
+
+/// Writes `text` to `path` with mode 0600, atomically (write then rename).
+pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     {
         let mut opts = std::fs::OpenOptions::new();

@@ -114,7 +114,7 @@ impl Default for Builder {
             data_dir: None,
             in_memory: false,
             listen: "127.0.0.1:0".into(),
-            tls: false,
+            tls: true,
             auth: true,
             token: None,
             logs: None,
@@ -145,7 +145,10 @@ impl Builder {
         self
     }
 
-    /// Serve HTTPS with a self-signed CA (the kubeconfig carries it).
+    /// Serve HTTPS with a self-signed CA that the kubeconfig carries (the default).
+    /// Plain HTTP is for in-process clients: kubectl (client-go) never sends a
+    /// bearer token over plain HTTP, so with authentication on only kube-rs
+    /// clients built from [`RunningApiServer::client_config`] get in.
     pub fn tls(mut self, on: bool) -> Self {
         self.tls = on;
         self
@@ -268,18 +271,26 @@ impl Builder {
             local.ip().to_string()
         };
         let token = if self.auth {
-            Some(self.token.clone().unwrap_or_else(|| {
-                format!(
-                    "{}{}",
-                    uuid::Uuid::new_v4().simple(),
-                    uuid::Uuid::new_v4().simple()
-                )
-            }))
+            Some(match &self.token {
+                Some(t) => t.clone(),
+                None => persisted(&data_dir, "token", || {
+                    Ok(format!(
+                        "{}{}",
+                        uuid::Uuid::new_v4().simple(),
+                        uuid::Uuid::new_v4().simple()
+                    ))
+                })?,
+            })
         } else {
             None
         };
         let tls = if self.tls {
-            Some(tls::generate(&["localhost".to_string(), host.clone()])?)
+            let ca_key = persisted(&data_dir, "ca-key.pem", || Ok(tls::new_ca_key()?))?;
+            let mut hosts = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+            if !hosts.contains(&host) {
+                hosts.push(host.clone());
+            }
+            Some(tls::generate(&hosts, &ca_key)?)
         } else {
             None
         };
@@ -354,6 +365,28 @@ impl Builder {
             startup: started.elapsed(),
         })
     }
+}
+
+/// A secret kept in the data directory (mode 0600) so that restarts keep the
+/// kubeconfig valid; made fresh when there is no data directory.
+fn persisted(
+    dir: &Option<PathBuf>,
+    file: &str,
+    make: impl FnOnce() -> Result<String, StartError>,
+) -> Result<String, StartError> {
+    let Some(dir) = dir else { return make() };
+    let path = dir.join(file);
+    if let Ok(s) = std::fs::read_to_string(&path)
+        && !s.trim().is_empty()
+    {
+        return Ok(s.trim().to_string());
+    }
+    let value = make()?;
+    kubeconfig::write_private(&path, &value).map_err(|source| StartError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(value)
 }
 
 fn describe(dir: &Option<PathBuf>, in_memory: bool) -> String {

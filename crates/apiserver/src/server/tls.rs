@@ -32,9 +32,19 @@ impl std::fmt::Debug for TlsMaterial {
     }
 }
 
-/// Generates a CA and a serving certificate for `hosts` (DNS names or IPs).
-pub fn generate(hosts: &[String]) -> Result<TlsMaterial, TlsError> {
+/// A new CA key (PEM), to keep in the data directory.
+pub fn new_ca_key() -> Result<String, TlsError> {
+    Ok(KeyPair::generate()?.serialize_pem())
+}
+
+/// Generates a serving certificate for `hosts` (DNS names or IPs), signed by a CA
+/// made from `ca_key_pem`. The CA certificate is the same (same key, subject and
+/// validity) whenever the same key is used, so a kubeconfig written on an earlier
+/// run keeps working after a restart.
+pub fn generate(hosts: &[String], ca_key_pem: &str) -> Result<TlsMaterial, TlsError> {
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+    ca_params.not_before = rcgen::date_time_ymd(2024, 1, 1);
+    ca_params.not_after = rcgen::date_time_ymd(2124, 1, 1);
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params
         .distinguished_name
@@ -44,9 +54,11 @@ pub fn generate(hosts: &[String]) -> Result<TlsMaterial, TlsError> {
         KeyUsagePurpose::CrlSign,
         KeyUsagePurpose::DigitalSignature,
     ];
-    let ca_key = KeyPair::generate()?;
+    let ca_key = KeyPair::from_pem(ca_key_pem)?;
     let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key)?;
     let mut params = CertificateParams::new(hosts.to_vec())?;
+    params.not_before = rcgen::date_time_ymd(2024, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2124, 1, 1);
     params
         .distinguished_name
         .push(DnType::CommonName, "ferry-apiserver");
