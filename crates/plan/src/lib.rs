@@ -15,12 +15,14 @@
 //!   templates with the Sprig subset, MAC conflicts, NIC mappings, quantities);
 //! - [`conditions`]: each condition with upstream's type, category, reason and message;
 //! - [`execute`]: runs, itineraries, pipelines, the scheduler;
+//! - [`kubevirt`]: the destination objects, with upstream's names, labels and annotations;
 //! - [`adapter`]: the seam a provider type plugs into (validator, builder, source client);
 //! - [`settings`]: the global settings the controller reads, with upstream's names.
 
 pub mod adapter;
 pub mod conditions;
 pub mod execute;
+pub mod kubevirt;
 pub mod mac;
 pub mod names;
 pub mod network;

@@ -205,3 +205,46 @@ impl World {
             .expect("validation does not fail")
     }
 }
+
+/// Migration `m1` of plan `p`.
+pub fn migration(name: &str, uid: &str) -> ferry_api::Migration {
+    let mut migration = ferry_api::Migration::new(
+        NS,
+        name,
+        ferry_api::migration::MigrationSpec {
+            plan: object_ref(NS, "p"),
+            ..Default::default()
+        },
+    );
+    migration.metadata.uid = Some(uid.into());
+    migration.metadata.generation = Some(1);
+    migration.metadata.creation_timestamp =
+        Some(ferry_api::time::parse("2024-05-01T09:00:00Z").unwrap());
+    migration
+}
+
+impl World {
+    /// A run of the world's plan by `migration`.
+    pub fn run<'a>(&'a self, migration: &'a ferry_api::Migration) -> ferry_plan::kubevirt::Run<'a> {
+        ferry_plan::kubevirt::Run {
+            plan: &self.observed.plan,
+            migration,
+            source: self.observed.source.found().unwrap(),
+            destination: self.observed.destination.found().unwrap(),
+            settings: &self.settings,
+        }
+    }
+
+    /// The plan view the adapter sees.
+    pub fn view(&self) -> ferry_plan::adapter::PlanView<'_> {
+        ferry_plan::adapter::PlanView {
+            plan: &self.observed.plan,
+            source: self.observed.source.found().unwrap(),
+            destination: self.observed.destination.found().unwrap(),
+            network_map: self.observed.network_map.found(),
+            storage_map: self.observed.storage_map.found(),
+            inventory: self.inventory.as_ref(),
+            settings: &self.settings,
+        }
+    }
+}
