@@ -20,5 +20,5 @@ pub mod table;
 
 pub use logs::{LogBody, LogError, LogRequest, MemoryLogs, PodLogSource};
 pub use metrics::{CountersSnapshot, RequestKey};
-pub use server::{ApiServer, Builder, RunningApiServer, StartError};
+pub use server::{ApiServer, Builder, InProcess, RunningApiServer, StartError};
 pub use status::ApiError;

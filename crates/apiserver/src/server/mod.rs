@@ -201,21 +201,28 @@ impl Builder {
     }
 
     /// Opens storage, bootstraps, starts controllers and the listener.
-    pub async fn start(self) -> Result<RunningApiServer, StartError> {
-        let started = std::time::Instant::now();
-        let (backend, data_dir, temp): (Arc<dyn Backend>, Option<PathBuf>, Option<PathBuf>) =
+    /// Storage, registry, bootstrap objects and controllers: everything but the
+    /// listener.
+    async fn prepare(&self) -> Result<Prepared, StartError> {
+        let (backend, data_dir): (Arc<dyn Backend>, Option<PathBuf>) =
             match (&self.data_dir, self.in_memory) {
-                (_, true) => (Arc::new(MemoryBackend), self.data_dir.clone(), None),
+                (dir, true) => (Arc::new(MemoryBackend), dir.clone()),
                 (Some(dir), false) => {
+                    let db = dir.join("db.redb");
                     std::fs::create_dir_all(dir).map_err(|source| StartError::Io {
                         path: dir.clone(),
                         source,
                     })?;
-                    let db = dir.join("db.redb");
-                    (Arc::new(RedbBackend::open(&db)?), Some(dir.clone()), None)
+                    (Arc::new(RedbBackend::open(&db)?), Some(dir.clone()))
                 }
                 (None, false) => return Err(StartError::NoStorage),
             };
+        if let Some(dir) = &data_dir {
+            std::fs::create_dir_all(dir).map_err(|source| StartError::Io {
+                path: dir.clone(),
+                source,
+            })?;
+        }
         let temp = match (&data_dir, &self.kubeconfig) {
             (None, None) => {
                 let d = std::env::temp_dir()
@@ -226,7 +233,7 @@ impl Builder {
                 })?;
                 Some(d)
             }
-            _ => temp,
+            _ => None,
         };
         let (store, skipped) = Store::open(backend, self.store.clone())?;
         for s in &skipped {
@@ -234,8 +241,8 @@ impl Builder {
         }
         let registry = Arc::new(Registry::new(crate::builtin::builtins()));
         let memory_logs = Arc::new(MemoryLogs::default());
-        let logs: Arc<dyn PodLogSource> = match self.logs {
-            Some(l) => l,
+        let logs: Arc<dyn PodLogSource> = match &self.logs {
+            Some(l) => l.clone(),
             None => Arc::new(memory_logs.clone()),
         };
         let counters = Arc::new(Counters::default());
@@ -250,6 +257,53 @@ impl Builder {
             .map_err(|(name, reason)| StartError::Crd { name, reason })?;
         bootstrap(&api).await?;
         let tasks = controllers::start(&api, self.gc_interval);
+        Ok(Prepared {
+            api,
+            memory_logs,
+            data_dir,
+            temp,
+            tasks,
+        })
+    }
+
+    /// Everything but the listener, for tests that drive the router directly
+    /// (`tower::ServiceExt::oneshot`). Authentication uses [`Builder::token`] (or a
+    /// random token, returned) unless [`Builder::without_auth`] was called.
+    pub async fn start_in_process(self) -> Result<InProcess, StartError> {
+        let prepared = self.prepare().await?;
+        let token = if self.auth {
+            Some(
+                self.token
+                    .clone()
+                    .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()),
+            )
+        } else {
+            None
+        };
+        let state = Arc::new(HttpState {
+            api: prepared.api.clone(),
+            token: token.clone(),
+            address: "127.0.0.1:443".into(),
+        });
+        Ok(InProcess {
+            router: router(state),
+            api: prepared.api,
+            memory_logs: prepared.memory_logs,
+            token,
+            tasks: prepared.tasks,
+        })
+    }
+
+    /// Opens storage, bootstraps, starts controllers and the listener.
+    pub async fn start(self) -> Result<RunningApiServer, StartError> {
+        let started = std::time::Instant::now();
+        let Prepared {
+            api,
+            memory_logs,
+            data_dir,
+            temp,
+            tasks,
+        } = self.prepare().await?;
 
         let addr: SocketAddr = self.listen.parse().map_err(|e| StartError::Listen {
             addr: self.listen.clone(),
@@ -290,7 +344,22 @@ impl Builder {
             if !hosts.contains(&host) {
                 hosts.push(host.clone());
             }
-            Some(tls::generate(&hosts, &ca_key)?)
+            let known_ca = data_dir
+                .as_ref()
+                .and_then(|d| std::fs::read_to_string(d.join("ca.pem")).ok());
+            let material = tls::generate(&hosts, &ca_key, known_ca.as_deref())?;
+            if let Some(d) = &data_dir
+                && known_ca.as_deref() != Some(material.ca_pem.as_str())
+            {
+                let p = d.join("ca.pem");
+                kubeconfig::write_private(&p, &material.ca_pem).map_err(|source| {
+                    StartError::Io {
+                        path: p.clone(),
+                        source,
+                    }
+                })?;
+            }
+            Some(material)
         } else {
             None
         };
@@ -364,6 +433,42 @@ impl Builder {
             temp,
             startup: started.elapsed(),
         })
+    }
+}
+
+struct Prepared {
+    api: Arc<Api>,
+    memory_logs: Arc<MemoryLogs>,
+    data_dir: Option<PathBuf>,
+    temp: Option<PathBuf>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// A server without a listener: its router and state.
+pub struct InProcess {
+    /// The router (an axum service).
+    pub router: axum::Router,
+    /// The operations and state.
+    pub api: Arc<Api>,
+    /// The in-memory pod log buffer.
+    pub memory_logs: Arc<MemoryLogs>,
+    /// The bearer token requests need (`None` when authentication is off).
+    pub token: Option<String>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for InProcess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InProcess").finish_non_exhaustive()
+    }
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        self.api.shutdown.cancel();
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
     }
 }
 

@@ -41,7 +41,11 @@ pub fn new_ca_key() -> Result<String, TlsError> {
 /// made from `ca_key_pem`. The CA certificate is the same (same key, subject and
 /// validity) whenever the same key is used, so a kubeconfig written on an earlier
 /// run keeps working after a restart.
-pub fn generate(hosts: &[String], ca_key_pem: &str) -> Result<TlsMaterial, TlsError> {
+pub fn generate(
+    hosts: &[String],
+    ca_key_pem: &str,
+    known_ca_pem: Option<&str>,
+) -> Result<TlsMaterial, TlsError> {
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params.not_before = rcgen::date_time_ymd(2024, 1, 1);
     ca_params.not_after = rcgen::date_time_ymd(2124, 1, 1);
@@ -77,9 +81,30 @@ pub fn generate(hosts: &[String], ca_key_pem: &str) -> Result<TlsMaterial, TlsEr
         .with_no_client_auth()
         .with_single_cert(chain, key_der)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // A CA certificate made on an earlier run (same key and subject) is handed out
+    // again, so kubeconfigs stay byte-for-byte the same across restarts.
+    let (ca_pem, ca_der) = match known_ca_pem.and_then(pem_to_der) {
+        Some(der) => (known_ca_pem.unwrap_or_default().to_string(), der),
+        None => (ca.pem(), ca.der().to_vec()),
+    };
     Ok(TlsMaterial {
-        ca_pem: ca.pem(),
-        ca_der: ca.der().to_vec(),
+        ca_pem,
+        ca_der,
         config: Arc::new(config),
     })
+}
+
+/// The DER of the first certificate in a PEM text.
+fn pem_to_der(pem: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let body: String = pem
+        .lines()
+        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE-----"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END"))
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .ok()
+        .filter(|d| !d.is_empty())
 }
