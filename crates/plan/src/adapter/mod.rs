@@ -19,6 +19,8 @@
 //! inventory snapshot and the observed objects in the view. Adapters are registered by
 //! provider type in [`Adapters`], which the manager puts in the reconcile context.
 
+pub mod ova;
+
 use crate::settings::Settings;
 use crate::template::PvcNameData;
 use ferry_api::destination::{DataVolume, VirtualMachine};

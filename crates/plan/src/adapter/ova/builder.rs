@@ -118,9 +118,9 @@ fn mapped_disks<'a>(
 
 /// The blank DataVolume of one disk (upstream `mapDataVolume`).
 fn data_volume(disk: &Disk, pair: &StoragePair) -> Result<DataVolume, AdapterError> {
-    let bytes = disk.capacity_bytes().map_err(|error| {
-        AdapterError::Build(format!("disk {}: {error}", disk.disk_source()))
-    })?;
+    let bytes = disk
+        .capacity_bytes()
+        .map_err(|error| AdapterError::Build(format!("disk {}: {error}", disk.disk_source())))?;
     if bytes <= 0 {
         return Err(AdapterError::Build(format!(
             "disk {} has a capacity of {bytes} bytes; fix the appliance's DiskSection",

@@ -29,10 +29,9 @@ use crate::network::{NadPool, allocate_network};
 use ferry_api::destination::Object;
 use ferry_api::destination::VirtualMachine;
 use ferry_api::destination::kubevirt::{
-    Bootloader, Cpu, CpuFeature, Disk as KvDisk, DiskTarget, DomainSpec, Efi, FeatureState,
-    Features, Firmware, Interface, Memory, MultusNetwork, Network as KvNetwork,
-    PersistentVolumeClaimVolumeSource, VirtualMachineInstanceSpec,
-    VirtualMachineInstanceTemplateSpec, VirtualMachineSpec, Volume,
+    Bootloader, Cpu, CpuFeature, Disk as KvDisk, DiskTarget, Efi, FeatureState, Features, Firmware,
+    Interface, Memory, MultusNetwork, Network as KvNetwork, PersistentVolumeClaimVolumeSource,
+    VirtualMachineInstanceSpec, VirtualMachineInstanceTemplateSpec, VirtualMachineSpec, Volume,
 };
 use ferry_api::k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use ferry_api::labels::annotation;
@@ -117,10 +116,10 @@ pub fn virtual_machine(
     if let Some(features) = features {
         spec.domain.features = Some(features);
     }
-    spec.domain
-        .devices
-        .extra
-        .insert("inputs".to_string(), json!([{"type": "tablet", "name": "tablet", "bus": VIRTIO}]));
+    spec.domain.devices.extra.insert(
+        "inputs".to_string(),
+        json!([{"type": "tablet", "name": "tablet", "bus": VIRTIO}]),
+    );
     if status.vm.instance_type.is_empty() {
         let nested = status
             .vm
@@ -156,7 +155,11 @@ fn disks(
     let by_source: BTreeMap<&str, &PersistentVolumeClaim> = pvcs
         .iter()
         .filter_map(|pvc| {
-            let source = pvc.metadata.annotations.as_ref()?.get(annotation::DISK_SOURCE)?;
+            let source = pvc
+                .metadata
+                .annotations
+                .as_ref()?
+                .get(annotation::DISK_SOURCE)?;
             Some((source.as_str(), pvc))
         })
         .collect();
@@ -276,9 +279,9 @@ fn cpu(vm: &Vm, nested: Option<bool>) -> Result<Cpu, AdapterError> {
 
 /// Upstream `mapMemory`: the memory item in its allocation units, in bytes.
 fn memory(vm: &Vm) -> Result<Memory, AdapterError> {
-    let bytes = vm.memory_bytes().map_err(|error| {
-        AdapterError::Build(format!("VM {} memory: {error}", vm.name))
-    })?;
+    let bytes = vm
+        .memory_bytes()
+        .map_err(|error| AdapterError::Build(format!("VM {} memory: {error}", vm.name)))?;
     if bytes <= 0 {
         return Err(AdapterError::Build(format!(
             "VM {} has no memory size in its descriptor (memory item {} '{}')",
@@ -345,10 +348,8 @@ fn networks(
             DestinationNetworkType::Pod => {
                 network.pod = Some(Object::new());
                 if options.udn {
-                    interface.binding = Some(Object::from([(
-                        "name".to_string(),
-                        json!(UDN_L2BRIDGE),
-                    )]));
+                    interface.binding =
+                        Some(Object::from([("name".to_string(), json!(UDN_L2BRIDGE))]));
                 } else {
                     interface.masquerade = Some(Object::new());
                 }
@@ -376,11 +377,6 @@ fn networks(
         interfaces.push(interface);
     }
     Ok((networks, interfaces))
-}
-
-/// The domain of a VirtualMachine built here, for tests and callers that inspect it.
-pub fn domain(machine: &VirtualMachine) -> &DomainSpec {
-    &machine.spec.template.spec.domain
 }
 
 #[cfg(test)]
@@ -438,16 +434,62 @@ mod tests {
         })
     }
 
-    /// Upstream `firmware_test.go` (`TestMapFirmware`): `(firmware, secure boot, firmware
-    /// from virt-v2v) → (boot loader, SMM)`.
+    /// One row of upstream's firmware table.
+    struct Case {
+        name: &'static str,
+        firmware: &'static str,
+        secure_boot: bool,
+        /// The firmware virt-v2v reported (`status.firmware`).
+        detected: &'static str,
+        bootloader: Option<Bootloader>,
+        smm: Option<FeatureState>,
+    }
+
+    /// Upstream `firmware_test.go` (`TestMapFirmware`).
     #[test]
     fn upstream_firmware_table() {
-        let cases: [(&str, &str, bool, &str, Option<Bootloader>, Option<FeatureState>); 7] = [
-            ("UEFI with SecureBoot enabled", "uefi", true, "", efi(true), smm()),
-            ("UEFI with SecureBoot disabled", "uefi", false, "", efi(false), None),
-            ("BIOS firmware ignores SecureBoot", "bios", true, "", bios(), None),
-            ("Empty firmware defaults to BIOS", "", false, "", bios(), None),
-            (
+        let case = |name, firmware, secure_boot, detected, bootloader, smm| Case {
+            name,
+            firmware,
+            secure_boot,
+            detected,
+            bootloader,
+            smm,
+        };
+        let cases = [
+            case(
+                "UEFI with SecureBoot enabled",
+                "uefi",
+                true,
+                "",
+                efi(true),
+                smm(),
+            ),
+            case(
+                "UEFI with SecureBoot disabled",
+                "uefi",
+                false,
+                "",
+                efi(false),
+                None,
+            ),
+            case(
+                "BIOS firmware ignores SecureBoot",
+                "bios",
+                true,
+                "",
+                bios(),
+                None,
+            ),
+            case(
+                "Empty firmware defaults to BIOS",
+                "",
+                false,
+                "",
+                bios(),
+                None,
+            ),
+            case(
                 "Empty firmware falls back to the migration status UEFI with SecureBoot",
                 "",
                 true,
@@ -455,26 +497,39 @@ mod tests {
                 efi(true),
                 smm(),
             ),
-            ("OVF 'efi' maps to EFI (not BIOS)", "efi", false, "", efi(false), None),
-            ("OVF 'efi' with SecureBoot enabled", "efi", true, "", efi(true), smm()),
+            case(
+                "OVF 'efi' maps to EFI (not BIOS)",
+                "efi",
+                false,
+                "",
+                efi(false),
+                None,
+            ),
+            case(
+                "OVF 'efi' with SecureBoot enabled",
+                "efi",
+                true,
+                "",
+                efi(true),
+                smm(),
+            ),
         ];
-        for (name, vm_firmware, secure_boot, detected, bootloader, expected_smm) in cases {
-            let (firmware, features) = firmware(&model(vm_firmware, secure_boot), detected);
-            assert_eq!(firmware.bootloader, bootloader, "{name}");
-            assert_eq!(features.and_then(|f| f.smm), expected_smm, "{name}");
-            assert_eq!(firmware.serial, None, "{name}: no UUID, no serial");
+        for case in cases {
+            let (firmware, features) =
+                firmware(&model(case.firmware, case.secure_boot), case.detected);
+            assert_eq!(firmware.bootloader, case.bootloader, "{}", case.name);
+            assert_eq!(features.and_then(|f| f.smm), case.smm, "{}", case.name);
+            assert_eq!(firmware.serial, None, "{}: no UUID, no serial", case.name);
         }
     }
 
     #[test]
     fn the_descriptor_wins_over_virt_v2v_and_values_are_exact() {
-        let (firmware, _) = firmware(&model("bios", false), "uefi");
-        assert_eq!(firmware.bootloader, bios());
-        let (firmware, _) = firmware(&model("", false), "bios");
-        assert_eq!(firmware.bootloader, bios());
+        let loader = |vm: &Vm, detected: &str| firmware(vm, detected).0.bootloader;
+        assert_eq!(loader(&model("bios", false), "uefi"), bios());
+        assert_eq!(loader(&model("", false), "bios"), bios());
         // Upstream compares exactly: `EFI` is not `efi`.
-        let (firmware, _) = firmware(&model("EFI", true), "");
-        assert_eq!(firmware.bootloader, bios());
+        assert_eq!(loader(&model("EFI", true), ""), bios());
         let mut vm = model("efi", false);
         vm.uuid = "42".into();
         assert_eq!(firmware_serial(&vm), Some("42".to_string()));
@@ -519,7 +574,11 @@ mod tests {
             [("vmx", Some("optional")), ("svm", Some("optional"))]
         );
         let off = cpu(&vm, Some(false)).unwrap();
-        assert!(off.features.iter().all(|f| f.policy.as_deref() == Some("disable")));
+        assert!(
+            off.features
+                .iter()
+                .all(|f| f.policy.as_deref() == Some("disable"))
+        );
     }
 
     /// Guest memory through upstream's capacity rules (`capacity_test.go` units).
@@ -538,13 +597,26 @@ mod tests {
         ] {
             vm.memory = quantity;
             vm.memory_units = units.into();
-            assert_eq!(memory(&vm).unwrap().guest.as_deref(), Some(guest), "{quantity} {units}");
+            assert_eq!(
+                memory(&vm).unwrap().guest.as_deref(),
+                Some(guest),
+                "{quantity} {units}"
+            );
         }
-        for (quantity, units) in [(100, "byte*2^"), (10, "kilobytes"), (1, "byte + 2^20"), (0, "byte"), (-1, "byte * 2^20")] {
+        for (quantity, units) in [
+            (100, "byte*2^"),
+            (10, "kilobytes"),
+            (1, "byte + 2^20"),
+            (0, "byte"),
+            (-1, "byte * 2^20"),
+        ] {
             vm.memory = quantity;
             vm.memory_units = units.into();
             let error = memory(&vm).unwrap_err();
-            assert!(matches!(error, AdapterError::Build(_)), "{quantity} {units}");
+            assert!(
+                matches!(error, AdapterError::Build(_)),
+                "{quantity} {units}"
+            );
         }
     }
 

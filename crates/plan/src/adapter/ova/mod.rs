@@ -7,8 +7,8 @@
 //! `.ova` file (or the directory of an `.ovf`) and writes the converted disks straight
 //! into blank DataVolumes. The adapter provides:
 //!
-//! - [`OvaAdapter::facts`]: MACs, the NICs' networks (by name, as upstream's
-//!   `NICNetworkRefs`), the inventory concerns (`ova.source.unsupported` becomes
+//! - [`OvaAdapter::facts`]: MACs, the NICs' networks (by ID, where upstream's
+//!   `NICNetworkRefs` gives a name that never matches), the inventory concerns (`ova.source.unsupported` becomes
 //!   `UnsupportedOVFExportSource`), whether the guest is Windows;
 //! - the validator ([`validator`]): cold only, `InvalidDiskSizes`, `NetworksMapped` (every
 //!   network of the envelope, not only those the NICs use), `StorageMapped` (every disk);
@@ -51,11 +51,11 @@ use crate::adapter::{
     Adapter, AdapterError, Adapters, Builder, Concern, NoSourceActions, SourceClient, Validator,
     VmFacts,
 };
+use ferry_api::Ref;
 use ferry_api::k8s_openapi::api::core::v1::Secret;
 use ferry_api::provider::{Provider, ProviderType};
-use ferry_api::Ref;
-use ferry_inventory::ova::model::{Category, Vm};
 use ferry_inventory::SourceVm;
+use ferry_inventory::ova::model::{Category, Vm};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -137,7 +137,14 @@ impl Adapter for OvaAdapter {
     }
 
     /// Upstream's OVA facts: every NIC's MAC (empty ones included; the MAC check skips
-    /// them) and `NICNetworkRefs` as `{name: <Connection>}`.
+    /// them), the concerns, and the NICs' networks.
+    ///
+    /// Upstream's `NICNetworkRefs` gives `{name: <Connection>}`, which the pod-duplicate
+    /// check looks up as a name *without namespace*, matching only map entries named
+    /// `/<network>`: for OVA it never finds anything. Ferry gives the network's ID (and
+    /// name) from the envelope, which is how map entries name OVA networks, so two NICs
+    /// sent to the pod network are caught before the VM is built; a NIC whose network is
+    /// not in the envelope keeps upstream's name reference.
     fn facts(&self, vm: &SourceVm) -> Result<VmFacts, AdapterError> {
         let vm = ova_vm(vm)?;
         Ok(VmFacts {
@@ -147,7 +154,17 @@ impl Adapter for OvaAdapter {
             nic_networks: vm
                 .nics
                 .iter()
-                .map(|nic| Ref::name(nic.network.clone()))
+                .map(|nic| {
+                    vm.networks
+                        .iter()
+                        .find(|network| network.name == nic.network)
+                        .map_or_else(
+                            || Ref::name(nic.network.clone()),
+                            |network| {
+                                Ref::with_id_and_name(network.id.clone(), network.name.clone())
+                            },
+                        )
+                })
                 .collect(),
             concerns: vm.concerns.iter().map(concern).collect(),
             windows: is_windows_os_type(&vm.os_type),

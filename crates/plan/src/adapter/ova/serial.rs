@@ -39,9 +39,17 @@ mod tests {
         let fallback = disk_serial("", "vm-42", 0);
         assert_eq!(fallback.len(), MAX_DISK_SERIAL_LENGTH);
         assert_eq!(fallback, disk_serial("", "vm-42", 0), "deterministic");
-        assert_eq!(disk_serial("@@@", "vm-42", 0), fallback, "sanitized to nothing");
+        assert_eq!(
+            disk_serial("@@@", "vm-42", 0),
+            fallback,
+            "sanitized to nothing"
+        );
         assert_ne!(disk_serial("", "vm-42", 1), fallback, "differs by disk key");
-        assert_ne!(disk_serial("", "vm-1", 0), disk_serial("", "vm-2", 0), "differs by VM");
+        assert_ne!(
+            disk_serial("", "vm-1", 0),
+            disk_serial("", "vm-2", 0),
+            "differs by VM"
+        );
         for (input, expected) in [
             ("abc123", "abc123"),
             ("disk@#$%^&*()", "disk"),

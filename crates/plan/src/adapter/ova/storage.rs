@@ -23,13 +23,13 @@
 //! waits until the claim of the current Migration ([`claim_selector`]) is `Bound`.
 
 use crate::adapter::{AdapterError, PlanView, ProviderStorage};
+use ferry_api::ObjectMeta;
 use ferry_api::k8s_openapi::api::core::v1::{
     NFSVolumeSource, PersistentVolume, PersistentVolumeClaim, PersistentVolumeClaimSpec,
     PersistentVolumeSpec, VolumeResourceRequirements,
 };
 use ferry_api::k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use ferry_api::labels;
-use ferry_api::ObjectMeta;
 use ferry_inventory::ova::url::NfsShare;
 use std::collections::BTreeMap;
 
@@ -112,9 +112,10 @@ fn migration(
     Ok((name, uid))
 }
 
-/// The NFS PV and PVC of one VM's conversion, the pod volume and its mount point.
-/// `engine_labels` are the engine's labels for the VM's objects; they are kept, and
-/// upstream's label set is written over them.
+/// The NFS PV and PVC of one VM's conversion, the pod volume and its mount point, with
+/// exactly upstream's labels. Of `engine_labels` (the engine's labels for the VM's
+/// objects) only `migration`, the current Migration's UID, is read; without it the plan's
+/// active snapshot names the Migration.
 pub fn nfs_storage(
     view: &PlanView<'_>,
     vm_id: &str,
@@ -134,13 +135,12 @@ pub fn nfs_storage(
         .unwrap_or_else(|| view.source.metadata.name.clone().unwrap_or_default());
     let (migration_name, migration_uid) = migration(view, engine_labels)?;
     let labels_with = |migration: &str, ova: &str| {
-        let mut out = engine_labels.clone();
-        out.extend(labels::plan_labels(
+        let mut out = labels::plan_labels(
             plan.metadata.uid.as_deref().unwrap_or_default(),
             &plan_name,
             plan.metadata.namespace.as_deref().unwrap_or_default(),
             Some(migration),
-        ));
+        );
         for (key, value) in [
             (labels::PROVIDER, provider.as_str()),
             (labels::APP, APP),

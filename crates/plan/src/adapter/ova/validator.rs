@@ -35,11 +35,7 @@ impl Validator for OvaAdapter {
         matches!(view.plan.spec.r#type, None | Some(MigrationType::Cold))
     }
 
-    fn check_vm(
-        &self,
-        view: &PlanView<'_>,
-        vm: &SourceVm,
-    ) -> Result<Vec<VmFinding>, AdapterError> {
+    fn check_vm(&self, view: &PlanView<'_>, vm: &SourceVm) -> Result<Vec<VmFinding>, AdapterError> {
         let vm = ova_vm(vm)?;
         let mut findings = Vec::new();
         if let Some(map) = view.network_map {
