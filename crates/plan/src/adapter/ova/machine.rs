@@ -3,7 +3,7 @@
 //!
 //! - **Disks**, in descriptor order: volume `vol-<i>` on the PVC whose
 //!   `forklift.konveyor.io/disk-source` annotation is the disk's source, bus `virtio`,
-//!   `serial` = [`super::disk_serial`] of the OVF `diskId`.
+//!   `serial` = [`disk_serial`] of the OVF `diskId`.
 //! - **Firmware**: the descriptor's `firmware` (VMware's `vmw:Config`), else the one
 //!   virt-v2v detected (`status.firmware`). `efi`/`uefi` give an EFI boot loader with the
 //!   descriptor's secure boot flag, plus SMM when secure boot is on; anything else BIOS.
@@ -23,8 +23,9 @@
 //! negative or huge CPU count), Ferry reports a build error or leaves the value to
 //! KubeVirt's default.
 
-use super::{binary_si, disk_serial};
+use super::binary_si;
 use crate::adapter::{AdapterError, PlanView, inventory_ref};
+use crate::kubevirt::serial::disk_serial;
 use crate::network::{NadPool, allocate_network};
 use ferry_api::destination::Object;
 use ferry_api::destination::VirtualMachine;

@@ -42,7 +42,6 @@
 
 pub mod builder;
 pub mod machine;
-mod serial;
 mod size;
 pub mod storage;
 pub mod validator;
@@ -59,7 +58,6 @@ use ferry_inventory::ova::model::{Category, Vm};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-pub use serial::{MAX_DISK_SERIAL_LENGTH, disk_serial};
 pub use size::binary_si;
 
 /// The OVA adapter (provider type `ova`). Stateless: one instance serves every plan.
