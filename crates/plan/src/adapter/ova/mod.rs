@@ -33,12 +33,16 @@
 //! (the nodes need an NFS client, e.g. `nfs-utils`, and the export must allow the nodes
 //! read access). The export's files must be readable by the conversion pod's user
 //! (uid 107, group 107 as `fsGroup`; NFS does not apply `fsGroup`, so make the files
-//! world-readable or owned by 107).
+//! world-readable or owned by 107). Ferry's controller reads the catalog in process, so the
+//! export is also mounted where Ferry runs (under `FERRY_OVA_MOUNT_ROOT`, see the
+//! controller's collectors), with `/ova` as the inventory's mount path.
 //!
-//! In the sandbox there is no NFS server: a local directory stands in for the export. The
-//! sandbox mounts an `nfs` PersistentVolume from its path when that path lies inside one
-//! of its configured share directories, and the controller maps the Provider URL to the
-//! same directory (`FERRY_OVA_SHARES`). The adapter builds the same objects either way.
+//! In the sandbox there is no NFS server: a local directory stands in for the export, and
+//! the Provider URL names that directory as its path (e.g. `localhost:/srv/ferry/ova`).
+//! The sandbox mounts an `nfs` PersistentVolume from its `path` when that path lies inside
+//! one of its configured share directories, and the controller reads the catalog from the
+//! same directory (`FERRY_OVA_SHARES` maps the URL to it). The adapter builds the same
+//! objects either way.
 
 pub mod builder;
 pub mod machine;
