@@ -188,6 +188,13 @@ pub trait Behaviour: Send + Sync + std::fmt::Debug {
         ]
     }
 
+    /// Whether the kind registers its own field-label conversion (then unsupported
+    /// labels read `field label not supported: X`, otherwise the generic
+    /// `"X" is not a known field selector: only "metadata.name", "metadata.namespace"`).
+    fn custom_field_labels(&self) -> bool {
+        false
+    }
+
     /// The value of a field-selector label, or `None` if the label is unsupported.
     fn field(&self, obj: &Value, label: &str) -> Option<String> {
         match label {

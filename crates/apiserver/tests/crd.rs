@@ -74,6 +74,23 @@ async fn install(t: &TestTarget) -> Api<CustomResourceDefinition> {
         k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSON(json!("red")),
     );
     crds.create(&PostParams::default(), &crd).await.unwrap();
+    // Clients wait for Established before using a new kind (a real server may still
+    // answer 404 for a moment).
+    eventually("Established", || {
+        let crds = crds.clone();
+        async move {
+            crds.get("widgets.test.ferry.io")
+                .await
+                .unwrap()
+                .status
+                .and_then(|s| s.conditions)
+                .is_some_and(|cs| {
+                    cs.iter()
+                        .any(|c| c.type_ == "Established" && c.status == "True")
+                })
+        }
+    })
+    .await;
     crds
 }
 

@@ -286,7 +286,10 @@ async fn list_with_label_and_field_selectors_and_paging() {
             .unwrap_err(),
     );
     assert_eq!(e.code, 400);
-    assert_eq!(e.message, "field label not supported: data.k");
+    assert_eq!(
+        e.message,
+        "\"data.k\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\""
+    );
 }
 
 #[tokio::test]

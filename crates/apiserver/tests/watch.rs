@@ -359,8 +359,30 @@ async fn a_reflector_stays_in_sync_across_forced_disconnects() {
 }
 
 #[tokio::test]
-async fn streaming_lists_end_initial_events_with_a_bookmark() {
+async fn streaming_lists_are_refused_without_the_watch_list_feature_gate() {
+    // kube-apiserver 1.33 ships with WatchList off: a client that relies on
+    // streaming lists fails against a default cluster, and here too.
     let t = TestTarget::start().await;
+    let api: Api<ConfigMap> = Api::namespaced(t.client.clone(), "default");
+    let mut w = watcher(api, watcher::Config::default().streaming_lists()).boxed();
+    match tokio::time::timeout(TIMEOUT, w.try_next()).await.unwrap() {
+        Err(watcher::Error::WatchStartFailed(kube::Error::Api(s))) => {
+            assert_eq!(s.code, 422);
+            assert_eq!(
+                s.message,
+                "ListOptions.meta.k8s.io \"\" is invalid: sendInitialEvents: Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled"
+            );
+        }
+        other => panic!("expected a 422, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn streaming_lists_end_initial_events_with_a_bookmark() {
+    let t = TestTarget::start_with(|b| b.watch_list(true)).await;
+    if t.embedded("the WatchList feature gate").is_none() {
+        return;
+    }
     let ns = t.namespace("stream").await;
     let api: Api<ConfigMap> = Api::namespaced(t.client.clone(), &ns);
     for n in ["a", "b"] {

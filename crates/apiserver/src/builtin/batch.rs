@@ -348,6 +348,9 @@ impl Behaviour for Job {
             json!(selector),
         ]
     }
+    fn custom_field_labels(&self) -> bool {
+        true
+    }
     fn field(&self, obj: &Value, label: &str) -> Option<String> {
         Some(match label {
             "metadata.name" => name_of(obj),

@@ -102,6 +102,9 @@ impl Behaviour for Namespace {
             json!(age_of(obj, now)),
         ]
     }
+    fn custom_field_labels(&self) -> bool {
+        true
+    }
     fn field(&self, obj: &Value, label: &str) -> Option<String> {
         match label {
             "metadata.name" => Some(name_of(obj)),
@@ -376,6 +379,9 @@ impl Behaviour for Secret {
             json!(count(obj, &["data"])),
             json!(age_of(obj, now)),
         ]
+    }
+    fn custom_field_labels(&self) -> bool {
+        true
     }
     fn field(&self, obj: &Value, label: &str) -> Option<String> {
         match label {

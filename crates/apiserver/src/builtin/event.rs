@@ -260,6 +260,9 @@ impl Behaviour for CoreEvent {
     fn row(&self, obj: &Value, now: jiff::Timestamp) -> Vec<Value> {
         row(obj, now)
     }
+    fn custom_field_labels(&self) -> bool {
+        true
+    }
     fn field(&self, obj: &Value, label: &str) -> Option<String> {
         event_field(obj, label)
     }
@@ -317,6 +320,9 @@ impl Behaviour for EventsV1 {
     }
     fn row(&self, obj: &Value, now: jiff::Timestamp) -> Vec<Value> {
         row(&events_v1_to_core(obj), now)
+    }
+    fn custom_field_labels(&self) -> bool {
+        true
     }
     fn field(&self, obj: &Value, label: &str) -> Option<String> {
         event_field(&events_v1_to_core(obj), label)

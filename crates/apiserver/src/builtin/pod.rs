@@ -379,6 +379,9 @@ impl Behaviour for Pod {
             json!("<none>"),
         ]
     }
+    fn custom_field_labels(&self) -> bool {
+        true
+    }
     fn field(&self, obj: &Value, label: &str) -> Option<String> {
         Some(match label {
             "metadata.name" => name_of(obj),
@@ -393,6 +396,16 @@ impl Behaviour for Pod {
                 .to_string(),
             "status.phase" => str_path(obj, &["status", "phase"]),
             "status.podIP" => str_path(obj, &["status", "podIP"]),
+            "status.podIPs" => get_path(obj, &["status", "podIPs"])
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .map(|p| str_path(p, &["ip"]))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .unwrap_or_default(),
+            "spec.host" => str_path(obj, &["spec", "nodeName"]),
             "status.nominatedNodeName" => str_path(obj, &["status", "nominatedNodeName"]),
             _ => return None,
         })

@@ -250,6 +250,18 @@ impl Behaviour for Service {
         }
         errs
     }
+    fn custom_field_labels(&self) -> bool {
+        true
+    }
+    fn field(&self, obj: &Value, label: &str) -> Option<String> {
+        Some(match label {
+            "metadata.name" => name_of(obj),
+            "metadata.namespace" => crate::table::meta_str(obj, "namespace"),
+            "spec.clusterIP" => str_path(obj, &["spec", "clusterIP"]),
+            "spec.type" => str_path(obj, &["spec", "type"]),
+            _ => return None,
+        })
+    }
     fn columns(&self) -> Vec<Column> {
         vec![
             Column::name(),

@@ -236,6 +236,9 @@ impl Behaviour for CustomResource {
         }
         cells
     }
+    fn custom_field_labels(&self) -> bool {
+        true
+    }
     fn field(&self, obj: &Value, label: &str) -> Option<String> {
         match label {
             "metadata.name" => Some(name_of(obj)),

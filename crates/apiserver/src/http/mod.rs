@@ -625,7 +625,7 @@ async fn run_verb(
                 },
                 include,
             };
-            opts.validate()?;
+            opts.validate(api.settings.watch_list)?;
             Ok(watch::serve(api.clone(), def.clone(), opts))
         }
         Verb::Create => {

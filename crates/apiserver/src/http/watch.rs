@@ -49,14 +49,22 @@ pub struct WatchOptions {
 pub const INITIAL_EVENTS_END: &str = "k8s.io/initial-events-end";
 
 impl WatchOptions {
-    /// `validateWatchOptions`.
-    pub fn validate(&self) -> Result<(), ApiError> {
+    /// `validateWatchOptions`; `watch_list` is the WatchList feature gate.
+    pub fn validate(&self, watch_list: bool) -> Result<(), ApiError> {
         let mut errs = Vec::new();
-        if self.send_initial_events.is_some() && self.rv_match.as_deref() != Some("NotOlderThan") {
-            errs.push(FieldError::forbidden(
-                "resourceVersionMatch",
-                "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
-            ));
+        if self.send_initial_events.is_some() {
+            if self.rv_match.as_deref() != Some("NotOlderThan") {
+                errs.push(FieldError::forbidden(
+                    "resourceVersionMatch",
+                    "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+                ));
+            }
+            if !watch_list {
+                errs.push(FieldError::forbidden(
+                    "sendInitialEvents",
+                    "sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled",
+                ));
+            }
         }
         if let Some(m) = self.rv_match.as_deref().filter(|m| !m.is_empty()) {
             if self.send_initial_events.is_none() {

@@ -147,10 +147,16 @@ impl Api {
         let probe = json!({"metadata": {}});
         for t in &fields.terms {
             if def.behaviour.field(&probe, &t.field).is_none() {
-                return Err(ApiError::bad_request(format!(
-                    "field label not supported: {}",
-                    t.field
-                )));
+                return Err(ApiError::bad_request(
+                    if def.behaviour.custom_field_labels() {
+                        format!("field label not supported: {}", t.field)
+                    } else {
+                        format!(
+                            "{:?} is not a known field selector: only \"metadata.name\", \"metadata.namespace\"",
+                            t.field
+                        )
+                    },
+                ));
             }
         }
         Ok(())

@@ -32,6 +32,10 @@ pub struct Settings {
     pub min_request_timeout: Duration,
     /// Request bodies over this are refused with 413 before parsing (3 MiB).
     pub max_body_bytes: usize,
+    /// The `WatchList` feature gate: watches with `sendInitialEvents` (streaming
+    /// lists). Off by default, as in kube-apiserver 1.33, where such watches are
+    /// refused with 422.
+    pub watch_list: bool,
 }
 
 impl Default for Settings {
@@ -40,6 +44,7 @@ impl Default for Settings {
             bookmark_interval: Duration::from_secs(60),
             min_request_timeout: Duration::from_secs(1800),
             max_body_bytes: 3 * 1024 * 1024,
+            watch_list: false,
         }
     }
 }

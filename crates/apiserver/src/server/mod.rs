@@ -179,6 +179,13 @@ impl Builder {
         self
     }
 
+    /// The `WatchList` feature gate (streaming lists with `sendInitialEvents`); off
+    /// by default, as in kube-apiserver 1.33.
+    pub fn watch_list(mut self, on: bool) -> Self {
+        self.settings.watch_list = on;
+        self
+    }
+
     /// Events kept per resource for watches and old-resourceVersion lists
     /// (default 10 000); older resourceVersions get `410`.
     pub fn events_per_resource(mut self, n: usize) -> Self {

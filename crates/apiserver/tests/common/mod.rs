@@ -3,11 +3,12 @@
 //!
 //! - `FERRY_APISERVER_UNDER_TEST` unset or `embedded`: an in-memory embedded server
 //!   per test.
-//! - `FERRY_APISERVER_UNDER_TEST=real` with `FERRY_REAL_KUBECONFIG=<path>`: the
-//!   cluster that kubeconfig names (kube-apiserver + etcd from `crates/realkube`).
-//!   Tests that need what only the embedded server offers (forced watch
-//!   disconnects, compaction on demand, request counters in process) say so and
-//!   skip themselves there.
+//! - `FERRY_APISERVER_UNDER_TEST=real`: the real kube-apiserver + etcd (and
+//!   kube-controller-manager's garbage collector and namespace controller), started
+//!   per test by `ferry-realkube` from the binaries `scripts/test` builds; or, with
+//!   `FERRY_REAL_KUBECONFIG=<path>`, the cluster that kubeconfig names. Tests that
+//!   need what only the embedded server offers (forced watch disconnects,
+//!   compaction on demand, an in-process log source) say so and skip that part.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use ferry_apiserver::{ApiServer, RunningApiServer};
@@ -23,10 +24,27 @@ pub struct TestTarget {
     pub client: Client,
     /// The embedded server, when that is the target.
     pub server: Option<RunningApiServer>,
+    /// The real control plane, when that is the target.
+    pub real: Option<ferry_realkube::ControlPlane>,
 }
 
 /// Bounds every wait in the tests.
 pub const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Whether the tests run against the real kube-apiserver.
+pub fn real() -> bool {
+    std::env::var("FERRY_APISERVER_UNDER_TEST").as_deref() == Ok("real")
+}
+
+/// How long `eventually` waits: the real garbage collector notices new custom
+/// resource kinds only at its 30-second discovery resync.
+pub fn patience() -> Duration {
+    if real() {
+        Duration::from_secs(90)
+    } else {
+        TIMEOUT
+    }
+}
 
 impl TestTarget {
     /// The target chosen by the environment.
@@ -39,20 +57,33 @@ impl TestTarget {
         f: impl FnOnce(ferry_apiserver::Builder) -> ferry_apiserver::Builder,
     ) -> TestTarget {
         match std::env::var("FERRY_APISERVER_UNDER_TEST").as_deref() {
-            Ok("real") => {
-                let path = std::env::var("FERRY_REAL_KUBECONFIG").unwrap_or_else(|_| {
-                    panic!("FERRY_APISERVER_UNDER_TEST=real needs FERRY_REAL_KUBECONFIG (run scripts/test, which builds the real kube-apiserver)")
-                });
-                let kc = kube::config::Kubeconfig::read_from(&path).expect("read kubeconfig");
-                let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default())
-                    .await
-                    .expect("kubeconfig");
-                TestTarget {
-                    kubeconfig: PathBuf::from(path),
-                    client: Client::try_from(cfg).expect("client"),
-                    server: None,
+            Ok("real") => match std::env::var("FERRY_REAL_KUBECONFIG") {
+                Ok(path) => {
+                    let kc = kube::config::Kubeconfig::read_from(&path).expect("read kubeconfig");
+                    let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+                        .await
+                        .expect("kubeconfig");
+                    TestTarget {
+                        kubeconfig: PathBuf::from(path),
+                        client: Client::try_from(cfg).expect("client"),
+                        server: None,
+                        real: None,
+                    }
                 }
-            }
+                Err(_) => {
+                    let plane = ferry_realkube::ControlPlane::builder()
+                        .garbage_collection()
+                        .start()
+                        .await
+                        .unwrap_or_else(|e| panic!("cannot start the real kube-apiserver ({e}); run scripts/test, which builds it"));
+                    TestTarget {
+                        kubeconfig: plane.kubeconfig(),
+                        client: plane.client().expect("client"),
+                        server: None,
+                        real: Some(plane),
+                    }
+                }
+            },
             _ => {
                 let server = f(ApiServer::builder().in_memory())
                     .start()
@@ -62,6 +93,7 @@ impl TestTarget {
                     kubeconfig: server.kubeconfig_path().to_path_buf(),
                     client: server.client().expect("client"),
                     server: Some(server),
+                    real: None,
                 }
             }
         }
@@ -122,7 +154,7 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    let deadline = tokio::time::Instant::now() + patience();
     loop {
         if cond().await {
             return;
