@@ -8,6 +8,7 @@
 //! ```
 //!
 //! Modules:
+//! - [`pass`]: one reconcile over a snapshot (skip, validate, archive, stage, execute);
 //! - [`validate`]: every plan condition of the validation catalogue, from an
 //!   [`observe::Observed`] snapshot;
 //! - [`names`], [`template`], [`mac`], [`network`], [`quantity`]: the rules validation
@@ -27,6 +28,7 @@ pub mod mac;
 pub mod names;
 pub mod network;
 pub mod observe;
+pub mod pass;
 pub mod quantity;
 pub mod settings;
 pub mod template;

@@ -118,6 +118,15 @@ pub struct Observed {
     pub objects: Destination,
     /// Other plans with the same source provider, for the in-flight limit.
     pub other_plans: Vec<Plan>,
+    /// The `VIRT_V2V_EXTRA_CONF_CONFIG_MAP` ConfigMap in the plan namespace, when the
+    /// setting names one and it exists.
+    pub extra_v2v_conf: Option<ConfigMap>,
+    /// `spec.customizationScripts` (its namespace defaults to the plan's).
+    pub customization_scripts: Lookup<ConfigMap>,
+    /// The LUKS Secrets the VMs name, by `namespace/name`; `None` when not found.
+    pub luks_secrets: BTreeMap<Key, Option<Secret>>,
+    /// Outcomes of source operations and pod calls made during this reconcile.
+    pub results: crate::execute::action::Results,
 }
 
 /// A destination VirtualMachine, reduced to what validation needs.

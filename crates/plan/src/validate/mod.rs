@@ -21,7 +21,7 @@ pub use hooks::{
     effective_service_account, hook_aap_runnable, hook_execution_config_valid,
     object_reference_string,
 };
-pub use plan::is_valid_image;
+pub use plan::{destination_has_udn, is_valid_image};
 pub use vms::pvc_name_template;
 
 use crate::adapter::{AdapterError, Adapters};

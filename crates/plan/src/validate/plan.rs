@@ -72,7 +72,7 @@ pub(super) fn target_namespace(observed: &Observed, out: &mut Validation) {
 
 /// Whether the target namespace has a primary user-defined network (upstream
 /// `DestinationHasUdnNetwork`): the namespace label and at least one UDN NAD.
-pub(crate) fn destination_has_udn(observed: &Observed) -> bool {
+pub fn destination_has_udn(observed: &Observed) -> bool {
     let labelled = observed
         .target_namespace
         .as_ref()

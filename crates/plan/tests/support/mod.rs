@@ -11,6 +11,7 @@
 pub mod adapter;
 pub mod fixtures;
 pub mod inventory;
+pub mod sim;
 
 pub use adapter::TestAdapter;
 pub use fixtures::*;
