@@ -7,6 +7,8 @@
 //!   with paging, parity (206), bearer-token authentication and error mapping;
 //! - [`ova`]: the OVA provider: catalog discovery, OVF parsing, upstream-compatible
 //!   IDs, concerns, the collector and its REST collections, sample appliances;
+//! - [`vsphere`]: the vSphere provider: connection test, the event-driven collector,
+//!   the model, concerns, and its REST collections and trees;
 //! - [`capacity`]: OVF allocation units (upstream `getResourceCapacity`), shared with
 //!   the OVA plan adapter;
 //! - [`gob`]: the Go gob encoding behind upstream's OVA network and disk IDs.
@@ -17,6 +19,7 @@ pub mod ova;
 pub mod query;
 pub mod registry;
 pub mod rest;
+pub mod vsphere;
 
 pub use query::{
     Action, Change, FindError, Found, Inventory, InventoryStatus, Kind, Problem, Ref, SourceVm,

@@ -3,7 +3,7 @@
 //! Forklift's controllers reach a source inventory through `web.Client.Find(resource,
 //! ref)`: by `ref.id` if set, otherwise by `ref.name` (`NotFound` for no match,
 //! `RefNotUnique` for several). Ferry keeps those semantics, in process, behind
-//! [`Inventory`]: one implementation per provider type (OVA now, vSphere next), each
+//! [`Inventory`]: one implementation per provider type (OVA, vSphere), each
 //! holding an immutable snapshot of its source that a collector replaces as the source
 //! changes.
 //!
@@ -31,7 +31,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, watch};
 
-use crate::ova;
+use crate::{ova, vsphere};
 
 /// A reference to a source object, as `spec.vms[]`, map entries and hooks carry it
 /// (upstream `ref.Ref`).
@@ -181,6 +181,9 @@ pub struct Problem {
 pub enum SourceVm {
     /// A VM described by an OVF descriptor.
     Ova(Arc<ova::model::Vm>),
+    /// A vSphere VM, with the inventory snapshot it was read from (host, cluster,
+    /// networks, datastores).
+    Vsphere(vsphere::Workload),
 }
 
 impl SourceVm {
@@ -188,6 +191,7 @@ impl SourceVm {
     pub fn id(&self) -> &str {
         match self {
             Self::Ova(vm) => &vm.id,
+            Self::Vsphere(workload) => &workload.vm.base.id,
         }
     }
 
@@ -195,6 +199,7 @@ impl SourceVm {
     pub fn name(&self) -> &str {
         match self {
             Self::Ova(vm) => &vm.name,
+            Self::Vsphere(workload) => &workload.vm.base.name,
         }
     }
 }

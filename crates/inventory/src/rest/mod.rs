@@ -83,6 +83,29 @@ pub trait Collections: Inventory {
     /// One resource of a collection, at full detail, as a JSON document.
     fn get_json(&self, collection: &str, id: &str, links: &Links<'_>) -> Result<String, RestError>;
 
+    /// One resource, with the request's parameters (vSphere's `tree/host` and `tree/vm`
+    /// read `detail`). By default, [`Collections::get_json`].
+    fn get_json_with(
+        &self,
+        collection: &str,
+        id: &str,
+        query: &ListQuery,
+        links: &Links<'_>,
+    ) -> Result<String, RestError> {
+        let _ = query;
+        self.get_json(collection, id, links)
+    }
+
+    /// The server facts the provider resource shows after `object` at detail ≥ 1, in
+    /// upstream's order, as JSON values. By default OVA's empty `apiVersion` and
+    /// `product`; vSphere adds `instanceUuid`.
+    fn about(&self) -> Vec<(&'static str, serde_json::Value)> {
+        vec![
+            ("apiVersion", serde_json::Value::from("")),
+            ("product", serde_json::Value::from("")),
+        ]
+    }
+
     /// The counts the provider resource shows at detail ≥ 1, in upstream's order
     /// (OVA: `vmCount`, `networkCount`, `diskCount`, `storageCount`).
     fn counts(&self) -> Vec<(&'static str, i64)>;
@@ -267,14 +290,15 @@ async fn get_resource(
     Query(pairs): Pairs,
 ) -> Result<Response, RestError> {
     let identity = authenticate(&state, &headers).await?;
-    prepare(&headers, &pairs)?;
+    let query = prepare(&headers, &pairs)?;
     let provider = ready_provider(&state, &identity, &provider_type, &uid).await?;
     let links = Links {
         provider_uid: &provider.info.uid,
     };
-    Ok(json_response(provider.inventory.get_json(
+    Ok(json_response(provider.inventory.get_json_with(
         &collection,
         &id,
+        &query,
         &links,
     )?))
 }
@@ -376,9 +400,10 @@ fn provider_json(provider: &Registered, detail: i64) -> Result<String, RestError
     let mut fields = vec![
         ("type", json(&info.provider_type)?),
         ("object", json(&info.object)?),
-        ("apiVersion", json(&"")?),
-        ("product", json(&"")?),
     ];
+    for (key, value) in provider.inventory.about() {
+        fields.push((key, json(&value)?));
+    }
     for (key, count) in provider.inventory.counts() {
         fields.push((key, count.to_string()));
     }
