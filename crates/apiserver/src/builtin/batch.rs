@@ -49,12 +49,8 @@ impl Behaviour for Job {
                 json!("TerminatingOrFailed"),
             );
         }
-        // Pod template defaults (SetDefaults_PodSpec).
-        default_path(
-            obj,
-            &["spec", "template", "spec", "restartPolicy"],
-            json!("Always"),
-        );
+        // Pod template defaults (SetDefaults_PodSpec); kube-apiserver 1.33 leaves a
+        // Job template's restartPolicy for validation to require.
         default_path(
             obj,
             &["spec", "template", "spec", "terminationGracePeriodSeconds"],
@@ -145,7 +141,12 @@ impl Behaviour for Job {
     fn validate(&self, obj: &Value) -> Vec<FieldError> {
         let mut errs = Vec::new();
         let rp = str_path(obj, &["spec", "template", "spec", "restartPolicy"]);
-        if rp != "OnFailure" && rp != "Never" {
+        if rp.is_empty() {
+            errs.push(FieldError::required(
+                "spec.template.spec.restartPolicy",
+                "valid values: \"OnFailure\", \"Never\"",
+            ));
+        } else if rp != "OnFailure" && rp != "Never" {
             errs.push(FieldError::not_supported(
                 "spec.template.spec.restartPolicy",
                 rp,

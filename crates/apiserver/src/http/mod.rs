@@ -196,18 +196,27 @@ async fn dispatch(
         }),
         Route::Group(g) => match discovery::group(registry, &g) {
             Some(v) => get_only(respond::json_value(200, &v)),
-            None => respond::error(&ApiError::path_not_found()),
+            None => page_not_found(),
         },
         Route::GroupVersion(g, v) => match discovery::resource_list(registry, &g, &v) {
             Some(list) => get_only(respond::json_value(200, &list)),
-            None => respond::error(&ApiError::path_not_found()),
+            None => page_not_found(),
         },
-        Route::NotFound => respond::error(&ApiError::path_not_found()),
+        Route::NotFound => page_not_found(),
+        Route::Resource(rp) if !registry.has_group_version(&rp.group, &rp.version) => {
+            page_not_found()
+        }
         Route::Resource(rp) => match resource(st, method, rp, query, headers, body, rec).await {
             Ok(r) => r,
             Err(e) => respond::error(&e),
         },
     }
+}
+
+/// What kube-apiserver's mux answers for paths no API group serves: Go's plain
+/// `http.NotFound`, not a Status.
+fn page_not_found() -> Response {
+    respond::raw(404, "text/plain; charset=utf-8", "404 page not found\n")
 }
 
 fn aggregated(registry: &crate::resource::Registry, core: bool, version: &str) -> Response {

@@ -178,28 +178,100 @@ pub fn check_type_meta(def: &ResourceDef, obj: &mut Value) -> Result<(), ApiErro
             summary
         )));
     }
-    if !body_av.is_empty() && body_av != api_version {
-        let (g, v) = body_av.split_once('/').unwrap_or(("", body_av.as_str()));
-        if def.crd.is_none() && g == def.group && !body_kind.is_empty() {
+    let kind = if body_kind.is_empty() {
+        def.kind.clone()
+    } else {
+        body_kind.clone()
+    };
+    if def.crd.is_none() {
+        // Typed decoding: the scheme knows the kind at the data's version, or not.
+        let (av, version) = if body_av.is_empty() {
+            (api_version.clone(), def.version.clone())
+        } else {
+            let v = body_av.rsplit('/').next().unwrap_or_default().to_string();
+            (body_av.clone(), v)
+        };
+        if av != api_version || kind != def.kind {
+            let known = registry_kinds(&av).contains(&kind.as_str());
+            let why = if known {
+                format!(
+                    "the kind in the data ({kind}) is not the expected kind ({})",
+                    def.kind
+                )
+            } else {
+                format!(
+                    "no kind {kind:?} is registered for version {av:?} in scheme \"pkg/runtime/scheme.go:110\""
+                )
+            };
             return Err(ApiError::bad_request(format!(
-                "{body_kind} in version {v:?} cannot be handled as a {}: no kind {body_kind:?} is registered for version {body_av:?} in scheme \"pkg/api/legacyscheme/scheme.go:30\"",
+                "{kind} in version {version:?} cannot be handled as a {}: {why}",
                 def.kind
             )));
         }
-        return Err(ApiError::bad_request(format!(
-            "the API version in the data ({body_av}) does not match the expected API version ({api_version})"
-        )));
-    }
-    if !body_kind.is_empty() && body_kind != def.kind {
-        let version = &def.version;
-        return Err(ApiError::bad_request(format!(
-            "{body_kind} in version {version:?} cannot be handled as a {}: the kind in the data ({body_kind}) does not match the expected kind ({})",
-            def.kind, def.kind
-        )));
+    } else {
+        if !body_av.is_empty() && body_av != api_version {
+            return Err(ApiError::bad_request(format!(
+                "the API version in the data ({body_av}) does not match the expected API version ({api_version})"
+            )));
+        }
+        if body_kind != def.kind {
+            let name = m
+                .get("metadata")
+                .and_then(|x| x.get("name"))
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            return Err(ApiError::invalid(
+                &def.group,
+                &body_kind,
+                name,
+                &[FieldError::invalid(
+                    "kind",
+                    body_kind.as_str(),
+                    format!("must be {}", def.kind),
+                )],
+            ));
+        }
     }
     m.insert("apiVersion".into(), json!(api_version));
     m.insert("kind".into(), json!(def.kind));
     Ok(())
+}
+
+/// Kinds the built-in scheme registers at an API version (for decode errors).
+fn registry_kinds(api_version: &str) -> &'static [&'static str] {
+    match api_version {
+        "v1" => &[
+            "Namespace",
+            "Pod",
+            "PersistentVolumeClaim",
+            "PersistentVolume",
+            "ConfigMap",
+            "Secret",
+            "Service",
+            "ServiceAccount",
+            "Event",
+            "Node",
+            "Endpoints",
+            "LimitRange",
+            "ResourceQuota",
+            "ReplicationController",
+            "PodTemplate",
+            "Binding",
+            "ComponentStatus",
+        ],
+        "batch/v1" => &["Job", "CronJob"],
+        "storage.k8s.io/v1" => &[
+            "StorageClass",
+            "CSIDriver",
+            "CSINode",
+            "VolumeAttachment",
+            "CSIStorageCapacity",
+        ],
+        "coordination.k8s.io/v1" => &["Lease"],
+        "events.k8s.io/v1" => &["Event"],
+        "apiextensions.k8s.io/v1" => &["CustomResourceDefinition"],
+        _ => &[],
+    }
 }
 
 fn json_type(v: &Value) -> &'static str {
@@ -394,7 +466,8 @@ impl Api {
                 m.remove(f);
             }
             if m.get("resourceVersion").and_then(Value::as_str).is_some_and(|s| !s.is_empty()) {
-                return Err(ApiError::bad_request(
+                // kube-apiserver answers this one as an unclassified 500.
+                return Err(ApiError::unknown_500(
                     "resourceVersion should not be set on objects to be created",
                 ));
             }
