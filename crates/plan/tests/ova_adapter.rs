@@ -1487,3 +1487,340 @@ fn hostile_models() {
         .unwrap_err();
     assert!(matches!(error, AdapterError::Build(m) if m.contains("64 bits")));
 }
+
+// ---------------------------------------------------------------------------------------
+// Through the engine
+// ---------------------------------------------------------------------------------------
+
+async fn engine_pass(
+    world: &mut World,
+    sim: &mut support::sim::Sim,
+    now: &ferry_api::Time,
+) -> ferry_plan::execute::Settled<support::sim::SimError> {
+    use ferry_plan::pass::{self, Outcome};
+    sim.forget(&mut world.observed);
+    match pass::run(
+        &mut world.observed,
+        &world.adapters,
+        &world.settings,
+        now,
+        sim,
+    )
+    .await
+    .expect("the pass runs")
+    {
+        Outcome::Done { settled, .. } => settled,
+        Outcome::Skipped(skip) => panic!("skipped: {skip:?}"),
+    }
+}
+
+fn phases(world: &World) -> Vec<(String, String)> {
+    world
+        .observed
+        .plan
+        .status
+        .migration
+        .vms
+        .iter()
+        .map(|vm| (vm.vm.name.clone(), vm.phase.clone()))
+        .collect()
+}
+
+/// The sample catalog migrated by the engine's decide loop with the OVA adapter, against
+/// a simulated destination: blank DataVolumes, the NFS share, the Conversions with the
+/// OVA environment, the VMs as the adapter builds them, and archive removing the share.
+#[tokio::test]
+async fn the_sample_plan_through_the_engine() {
+    use ferry_plan::execute::action::{Action, Kind as ActionKind};
+    use support::sim::Sim;
+
+    let mut world = sample_world();
+    // The engine starts its own run.
+    world.observed.plan.status.migration.history.clear();
+    let now = ferry_api::time::parse("2024-05-01T10:00:00Z").unwrap();
+    let mut sim = Sim::new();
+    sim.now = Some(now.clone());
+    let idle = engine_pass(&mut world, &mut sim, &now).await;
+    assert!(idle.applied.is_empty(), "{:?}", idle.applied);
+    assert!(world.observed.plan.status.conditions.has(&[types::READY]));
+
+    world.observed.migrations.push(migration("m1", "uid-m1"));
+    engine_pass(&mut world, &mut sim, &now).await;
+    assert!(
+        phases(&world)
+            .iter()
+            .all(|(_, phase)| phase == "AllocateDisks"),
+        "{:?}",
+        phases(&world)
+    );
+    // One blank DataVolume per disk, annotated with its source; the disk tasks as the
+    // adapter built them.
+    let mut sources: Vec<String> = world
+        .observed
+        .objects
+        .data_volumes
+        .iter()
+        .map(|dv| {
+            dv.metadata.annotations.as_ref().unwrap()[labels::annotation::DISK_SOURCE].clone()
+        })
+        .collect();
+    sources.sort();
+    assert_eq!(
+        sources,
+        [
+            "/ova/ferry-ovirt.ova::b5d1c1f7-3f0e-4a6c-8d2e-7e9b0a1c2d3e",
+            "/ova/ferry-plain/::ferry-plain-disk1.vmdk",
+            "/ova/ferry-virtualbox-bios.ova::ferry-virtualbox-bios-disk001.vmdk",
+            "/ova/ferry-vmware-efi.ova::ferry-vmware-efi-disk1.vmdk",
+            "/ova/ferry-vmware-efi.ova::ferry-vmware-efi-disk2.vmdk",
+        ]
+    );
+    assert!(world.observed.objects.data_volumes.iter().all(|dv| {
+        dv.spec
+            .source
+            .as_ref()
+            .and_then(|s| s.blank.as_ref())
+            .is_some()
+    }));
+    let efi = |world: &World| {
+        world
+            .observed
+            .plan
+            .status
+            .migration
+            .vms
+            .iter()
+            .find(|vm| vm.vm.name == EFI)
+            .cloned()
+            .unwrap()
+    };
+    let step = efi(&world)
+        .pipeline
+        .into_iter()
+        .find(|s| s.task.name == "DiskTransferV2v")
+        .expect("virt-v2v copies the disks");
+    let tasks: Vec<(String, i64)> = step
+        .tasks
+        .iter()
+        .map(|t| (t.name.clone(), t.progress.total))
+        .collect();
+    assert_eq!(
+        tasks,
+        [
+            (format!("/ova/{EFI}.ova::{EFI}-disk1.vmdk"), 0),
+            (format!("/ova/{EFI}.ova::{EFI}-disk2.vmdk"), 32),
+        ]
+    );
+
+    // CDI binds the blank disks: the NFS share is created, PV then PVC.
+    sim.cdi(&mut world.observed, "Succeeded");
+    engine_pass(&mut world, &mut sim, &now).await;
+    let pvs = &world.observed.objects.pvs;
+    assert_eq!(pvs.len(), 4, "one share PV per VM");
+    let pv = pvs
+        .iter()
+        .find(|pv| pv.metadata.labels.as_ref().unwrap()["vmID"] == efi(&world).vm.id)
+        .unwrap();
+    let pv_labels = pv.metadata.labels.as_ref().unwrap();
+    assert_eq!(
+        pv_labels["migration"], "m1",
+        "upstream's quirk: the Migration's name"
+    );
+    assert_eq!(pv_labels["ova"], "nfs-pv");
+    let nfs = pv.spec.as_ref().unwrap().nfs.as_ref().unwrap();
+    assert_eq!(
+        (nfs.server.as_str(), nfs.path.as_str()),
+        ("nfs.example.com", "/ova")
+    );
+    let claim = world
+        .observed
+        .objects
+        .pvcs
+        .iter()
+        .find(|pvc| {
+            pvc.metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get("ova"))
+                .map(String::as_str)
+                == Some("nfs-pvc")
+                && pvc.metadata.labels.as_ref().unwrap()["vmID"] == efi(&world).vm.id
+        })
+        .expect("the share's claim")
+        .clone();
+    assert_eq!(
+        claim.metadata.labels.as_ref().unwrap()["migration"],
+        "uid-m1"
+    );
+    assert_eq!(
+        claim.spec.as_ref().unwrap().volume_name,
+        pv.metadata.name,
+        "bound to its PV by name"
+    );
+    // The Conversions exist, but the VMs wait for the claims to bind (upstream's
+    // readiness rule for provider storage).
+    assert_eq!(world.observed.objects.conversions.len(), 4);
+    assert!(
+        phases(&world)
+            .iter()
+            .all(|(_, phase)| phase == "CreateGuestConversionPod"),
+        "{:?}",
+        phases(&world)
+    );
+    sim.bind_all(&mut world.observed);
+    engine_pass(&mut world, &mut sim, &now).await;
+    assert!(
+        phases(&world)
+            .iter()
+            .all(|(_, phase)| phase == "ConvertGuest"),
+        "{:?}",
+        phases(&world)
+    );
+    assert_eq!(
+        world.observed.objects.conversions.len(),
+        4,
+        "not created twice"
+    );
+    assert_eq!(world.observed.objects.pvs.len(), 4, "not created twice");
+
+    // The Conversions carry the OVA environment and mount the share.
+    let conversion = world
+        .observed
+        .objects
+        .conversions
+        .iter()
+        .find(|c| c.spec.vm.id == efi(&world).vm.id)
+        .unwrap();
+    let settings = &conversion.spec.settings;
+    assert_eq!(settings["V2V_vmName"], EFI);
+    assert_eq!(settings["V2V_diskPath"], format!("/ova/{EFI}.ova"));
+    assert_eq!(settings["V2V_source"], "ova");
+    let mount = conversion
+        .spec
+        .extra_mounts
+        .iter()
+        .find(|m| m.name == "store-pv")
+        .expect("the share is mounted");
+    assert_eq!(mount.mount_path, "/ova");
+    let volume = conversion
+        .spec
+        .extra_volumes
+        .iter()
+        .find(|v| v.name == "store-pv")
+        .unwrap();
+    assert_eq!(
+        volume.persistent_volume_claim.as_ref().unwrap().claim_name,
+        claim.metadata.name.clone().unwrap()
+    );
+
+    // virt-v2v runs and finishes (it reports BIOS; the EFI appliance's descriptor wins).
+    sim.conversion_controller(&mut world.observed, "Running");
+    for vm in world.observed.plan.status.migration.vms.clone() {
+        let ip = Sim::pod_ip(&world.observed, &vm.vm.id).expect("a pod per VM");
+        sim.script_metrics(&ip, "v2v_disk_transfers{disk_id=\"1\"} 100\n");
+        sim.script_finished(&ip);
+    }
+    engine_pass(&mut world, &mut sim, &now).await;
+    assert!(
+        phases(&world).iter().all(|(_, phase)| phase == "Completed"),
+        "{:?}",
+        phases(&world)
+    );
+    assert!(
+        world
+            .observed
+            .plan
+            .status
+            .conditions
+            .has(&[types::SUCCEEDED])
+    );
+    let machine = world
+        .observed
+        .objects
+        .vms
+        .iter()
+        .find(|vm| vm.metadata.name.as_deref() == Some(EFI))
+        .expect("the EFI VM");
+    let domain = &machine.spec.template.spec.domain;
+    let bootloader = domain
+        .firmware
+        .as_ref()
+        .unwrap()
+        .bootloader
+        .as_ref()
+        .unwrap();
+    assert_eq!(bootloader.efi.as_ref().unwrap().secure_boot, Some(true));
+    assert_eq!(
+        domain
+            .features
+            .as_ref()
+            .unwrap()
+            .smm
+            .as_ref()
+            .unwrap()
+            .enabled,
+        Some(true)
+    );
+    assert_eq!(domain.devices.disks.len(), 2);
+    let claims: Vec<&str> = machine
+        .spec
+        .template
+        .spec
+        .volumes
+        .iter()
+        .map(|v| {
+            v.persistent_volume_claim
+                .as_ref()
+                .unwrap()
+                .claim_name
+                .as_str()
+        })
+        .collect();
+    for (claim, disk) in claims.iter().zip(["disk1", "disk2"]) {
+        let pvc = world
+            .observed
+            .objects
+            .pvcs
+            .iter()
+            .find(|p| p.metadata.name.as_deref() == Some(claim))
+            .unwrap();
+        assert!(
+            pvc.metadata.annotations.as_ref().unwrap()[labels::annotation::DISK_SOURCE]
+                .ends_with(&format!("{EFI}-{disk}.vmdk")),
+            "vol for {disk} is {claim}"
+        );
+    }
+    let vbox = world
+        .observed
+        .objects
+        .vms
+        .iter()
+        .find(|vm| vm.metadata.name.as_deref() == Some(VBOX))
+        .expect("the VirtualBox VM");
+    let vbox_firmware = vbox.spec.template.spec.domain.firmware.as_ref().unwrap();
+    assert!(
+        vbox_firmware.bootloader.as_ref().unwrap().bios.is_some(),
+        "virt-v2v's BIOS for an appliance without firmware"
+    );
+
+    // Archiving the plan removes the shares.
+    world.observed.plan.spec.archived = true;
+    engine_pass(&mut world, &mut sim, &now).await;
+    assert!(world.observed.objects.pvs.is_empty());
+    assert!(
+        !world.observed.objects.pvcs.iter().any(|p| p
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get("ova"))
+            .is_some()),
+        "the share claims are deleted"
+    );
+    assert!(sim.log.iter().any(|a| matches!(
+        a,
+        Action::Delete {
+            kind: ActionKind::PersistentVolume,
+            ..
+        }
+    )));
+}
