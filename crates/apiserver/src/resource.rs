@@ -138,6 +138,11 @@ pub trait Behaviour: Send + Sync + std::fmt::Debug {
     /// Create-time preparation: reset status, set initial fields.
     fn prepare_for_create(&self, _obj: &mut Value) {}
 
+    /// What admission plugins add on create (after managed fields are recorded, so
+    /// nobody owns these fields): pod priority, default tolerations, the default
+    /// service account, storage protection finalizers.
+    fn admit_create(&self, _obj: &mut Value) {}
+
     /// Create-time allocation of unique values (service cluster IPs); `taken`
     /// says whether a value is already in use.
     fn allocate(&self, _obj: &mut Value, _taken: &dyn Fn(&str) -> bool) -> Vec<FieldError> {

@@ -583,3 +583,137 @@ async fn the_embedded_server_answers_like_kube_apiserver() {
         diffs.join("\n")
     );
 }
+
+/// Removes what legitimately differs between two servers: identities, times,
+/// allocated addresses.
+fn normalize(mut v: Value) -> Value {
+    fn walk(v: &mut Value, uid: &str) {
+        match v {
+            Value::Object(m) => {
+                for k in [
+                    "uid",
+                    "creationTimestamp",
+                    "resourceVersion",
+                    "time",
+                    "clusterIP",
+                    "clusterIPs",
+                    "lastTransitionTime",
+                    "deletionTimestamp",
+                ] {
+                    m.remove(k);
+                }
+                for (_, x) in m.iter_mut() {
+                    walk(x, uid);
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(|x| walk(x, uid)),
+            Value::String(s) if !uid.is_empty() && s.contains(uid) => *s = s.replace(uid, "UID"),
+            _ => {}
+        }
+    }
+    let uid = v
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    walk(&mut v, &uid);
+    v
+}
+
+async fn create(client: &Client, path: &str, body: &Value) -> Value {
+    let req = http::Request::post(path)
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(body).unwrap())
+        .unwrap();
+    let text = client
+        .request_text(req)
+        .await
+        .unwrap_or_else(|e| panic!("create {path}: {e}"));
+    serde_json::from_str(&text).unwrap()
+}
+
+#[tokio::test]
+async fn created_objects_are_defaulted_like_kube_apiserver_does() {
+    let plane = ferry_realkube::ControlPlane::builder()
+        .start()
+        .await
+        .unwrap_or_else(|e| {
+            panic!("cannot start the real kube-apiserver ({e}); run scripts/test, which builds it")
+        });
+    let real = plane.client().unwrap();
+    let server = ApiServer::builder().in_memory().start().await.unwrap();
+    let ours = server.client().unwrap();
+    let ns = "/api/v1/namespaces/default";
+    let objects = vec![
+        (
+            format!("{ns}/configmaps"),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "labels": {"a": "b"}}, "data": {"k": "v"}}),
+        ),
+        (
+            format!("{ns}/secrets"),
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"user": "me"}}),
+        ),
+        (
+            format!("{ns}/services"),
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}, "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "name": "http"}, {"port": 443, "name": "https", "targetPort": "https"}]}}),
+        ),
+        (
+            format!("{ns}/pods"),
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"serviceAccountName": "default", "containers": [{"name": "c", "image": "busybox:1.36", "ports": [{"containerPort": 80}]}]}}),
+        ),
+        (
+            format!("{ns}/persistentvolumeclaims"),
+            json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "pvc"}, "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}),
+        ),
+        (
+            "/api/v1/persistentvolumes".to_string(),
+            json!({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "pv"}, "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "hostPath": {"path": "/tmp/pv"}}}),
+        ),
+        (
+            format!("{ns}/serviceaccounts"),
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "sa"}}),
+        ),
+        (
+            "/apis/batch/v1/namespaces/default/jobs".to_string(),
+            json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"}, "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}}}),
+        ),
+        (
+            "/apis/storage.k8s.io/v1/storageclasses".to_string(),
+            json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "sc"}, "provisioner": "example.com/nfs"}),
+        ),
+        (
+            "/apis/coordination.k8s.io/v1/namespaces/default/leases".to_string(),
+            json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "l"}, "spec": {"holderIdentity": "me", "leaseDurationSeconds": 15}}),
+        ),
+        (
+            format!("{ns}/events"),
+            json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e1"}, "involvedObject": {"kind": "Pod", "name": "p", "namespace": "default"}, "reason": "Test", "message": "hello", "type": "Normal", "source": {"component": "test"}}),
+        ),
+        (
+            "/apis/events.k8s.io/v1/namespaces/default/events".to_string(),
+            json!({"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": "e2"}, "eventTime": "2025-01-01T00:00:00.000000Z", "regarding": {"kind": "Pod", "name": "p", "namespace": "default"}, "reason": "Test", "note": "hi", "type": "Normal", "action": "Testing", "reportingController": "test", "reportingInstance": "test-1"}),
+        ),
+        (
+            "/api/v1/namespaces".to_string(),
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "made"}}),
+        ),
+        (
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions".to_string(),
+            serde_json::from_str(CRD).unwrap(),
+        ),
+    ];
+    let mut diffs = Vec::new();
+    for (path, body) in &objects {
+        let a = normalize(create(&real, path, body).await);
+        let b = normalize(create(&ours, path, body).await);
+        if a != b {
+            diffs.push(format!("{path}:\n  real: {a}\n  ours: {b}"));
+        }
+    }
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+}

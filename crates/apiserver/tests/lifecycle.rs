@@ -398,3 +398,46 @@ async fn the_initial_namespaces_exist() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_claim_in_use_by_a_pod_waits_for_the_pod() {
+    let t = TestTarget::start().await;
+    // The real harness runs no storage-protection controller.
+    if t.embedded("the storage-protection controller").is_none() {
+        return;
+    }
+    let ns = t.namespace("pvc").await;
+    let pvcs: Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> =
+        Api::namespaced(t.client.clone(), &ns);
+    let pods: Api<Pod> = Api::namespaced(t.client.clone(), &ns);
+    let claim = serde_json::from_value(
+        json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}),
+    )
+    .unwrap();
+    let created = pvcs.create(&PostParams::default(), &claim).await.unwrap();
+    assert_eq!(
+        created.metadata.finalizers,
+        Some(vec!["kubernetes.io/pvc-protection".to_string()])
+    );
+    let pod: Pod = serde_json::from_value(
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "user"},
+        "spec": {"containers": [{"name": "c", "image": "busybox"}],
+                 "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}]}}),
+    )
+    .unwrap();
+    pods.create(&PostParams::default(), &pod).await.unwrap();
+    pvcs.delete("data", &DeleteParams::default()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let held = pvcs.get("data").await.unwrap();
+    assert!(
+        held.metadata.deletion_timestamp.is_some(),
+        "the claim waits for its pod"
+    );
+    pods.delete("user", &DeleteParams::default()).await.unwrap();
+    eventually("the claim to go once its pod is gone", || {
+        let pvcs = pvcs.clone();
+        async move { pvcs.get_opt("data").await.unwrap().is_none() }
+    })
+    .await;
+}

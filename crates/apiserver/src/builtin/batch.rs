@@ -49,6 +49,7 @@ impl Behaviour for Job {
                 json!("TerminatingOrFailed"),
             );
         }
+        default_path(obj, &["spec", "manualSelector"], json!(false));
         // Pod template defaults (SetDefaults_PodSpec); kube-apiserver 1.33 leaves a
         // Job template's restartPolicy for validation to require.
         default_path(
@@ -92,6 +93,9 @@ impl Behaviour for Job {
                 default_path(c, &["imagePullPolicy"], json!(policy));
             }
         }
+        if let Some(spec) = obj.pointer_mut("/spec/template/spec") {
+            super::container_resources(spec);
+        }
     }
     fn prepare_for_create(&self, obj: &mut Value) {
         set_path(obj, &["status"], json!({}));
@@ -115,6 +119,15 @@ impl Behaviour for Job {
                 &["spec", "selector"],
                 json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}),
             );
+        }
+        // A Job without labels takes its template's.
+        let no_labels = get_path(obj, &["metadata", "labels"])
+            .and_then(Value::as_object)
+            .is_none_or(|m| m.is_empty());
+        if no_labels
+            && let Some(l) = get_path(obj, &["spec", "template", "metadata", "labels"]).cloned()
+        {
+            set_path(obj, &["metadata", "labels"], l);
         }
     }
     fn prepare_for_update(&self, new: &mut Value, old: &Value) {

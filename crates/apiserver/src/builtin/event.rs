@@ -62,6 +62,21 @@ pub fn core_to_events_v1(obj: &Value) -> Value {
     v
 }
 
+/// Fields Go always writes for a core/v1 Event (no `omitempty`, or non-pointer
+/// structs): the stored form carries them so both API versions serve them.
+fn go_zero_fields(obj: &mut Value) {
+    let Some(m) = obj.as_object_mut() else { return };
+    for f in ["eventTime", "firstTimestamp", "lastTimestamp"] {
+        m.entry(f).or_insert(Value::Null);
+    }
+    for f in ["reportingComponent", "reportingInstance"] {
+        m.entry(f).or_insert_with(|| json!(""));
+    }
+    for f in ["involvedObject", "source"] {
+        m.entry(f).or_insert_with(|| json!({}));
+    }
+}
+
 fn event_field(obj: &Value, label: &str) -> Option<String> {
     let involved = |f: &str| str_path(obj, &["involvedObject", f]);
     Some(match label {
@@ -247,9 +262,7 @@ impl Behaviour for CoreEvent {
         roundtrip::<core::Event>(obj, "Event", version)
     }
     fn default(&self, obj: &mut Value) {
-        // A core event names its namespace's objects; an empty involvedObject
-        // namespace means the event's own namespace.
-        let _ = obj;
+        go_zero_fields(obj);
     }
     fn validate(&self, obj: &Value) -> Vec<FieldError> {
         validate_event(obj)
@@ -297,6 +310,9 @@ impl Behaviour for EventsV1 {
         normalized.unknown = typed.unknown;
         Ok(normalized)
     }
+    fn default(&self, obj: &mut Value) {
+        go_zero_fields(obj);
+    }
     fn encode(&self, stored: &Value, _version: &str) -> Option<Value> {
         Some(core_to_events_v1(stored))
     }
@@ -343,8 +359,6 @@ pub fn events_v1() -> ResourceDef {
         Arc::new(EventsV1),
     );
     d.storage = GroupResource::new("", "events");
-    // Objects are stored in their core/v1 shape; record fields against that schema.
-    d.patch_schema = ferry_patch::Schema::builtin("v1", "Event").map(Arc::new);
     d
 }
 

@@ -16,7 +16,7 @@ pub mod core;
 mod event;
 mod pod;
 mod service;
-mod storage;
+pub mod storage;
 
 use crate::resource::{ALL_VERBS, Behaviour, Decoded, ResourceDef, Subresource};
 use crate::status::{ApiError, GroupResource};
@@ -39,13 +39,44 @@ pub(crate) fn roundtrip<T: DeserializeOwned + Serialize>(
             "{kind} in version {version:?} cannot be handled as a {kind}: {e}"
         ))
     })?;
-    let normalized = serde_json::to_value(&typed).map_err(ApiError::internal)?;
+    let mut normalized = serde_json::to_value(&typed).map_err(ApiError::internal)?;
+    go_numbers(&mut normalized);
     let mut unknown = Vec::new();
     dropped_fields(&obj, &normalized, "", &mut unknown);
     Ok(Decoded {
         object: normalized,
         unknown,
     })
+}
+
+/// Writes whole floats as integers, as Go's JSON encoder prints a float64 `10`
+/// (k8s-openapi types some fields as `f64`, which serde would print `10.0`).
+pub(crate) fn go_numbers(v: &mut Value) {
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() < 1e15
+            {
+                *v = Value::from(f as i64);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(go_numbers),
+        Value::Object(m) => m.values_mut().for_each(go_numbers),
+        _ => {}
+    }
+}
+
+/// Adds `"resources": {}` to every container of a pod spec: Go always writes this
+/// struct field.
+pub(crate) fn container_resources(spec: &mut Value) {
+    for f in ["initContainers", "containers", "ephemeralContainers"] {
+        if let Some(cs) = spec.get_mut(f).and_then(Value::as_array_mut) {
+            for c in cs {
+                default_path(c, &["resources"], serde_json::json!({}));
+            }
+        }
+    }
 }
 
 /// Collects paths present (non-null) in `sent` but absent from `kept`.

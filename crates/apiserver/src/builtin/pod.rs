@@ -112,6 +112,10 @@ impl Behaviour for Pod {
     fn has_status(&self) -> bool {
         true
     }
+    fn tracks_generation(&self) -> bool {
+        // Kubernetes 1.33 gives pods a generation (PodObservedGenerationTracking).
+        true
+    }
     fn returns_deleted_object(&self) -> bool {
         true
     }
@@ -125,16 +129,21 @@ impl Behaviour for Pod {
         default_path(obj, &["spec", "securityContext"], json!({}));
         default_path(obj, &["spec", "schedulerName"], json!("default-scheduler"));
         default_path(obj, &["spec", "enableServiceLinks"], json!(true));
-        default_path(
-            obj,
-            &["spec", "preemptionPolicy"],
-            json!("PreemptLowerPriority"),
-        );
-        default_path(obj, &["spec", "priority"], json!(0));
-        // The ServiceAccount admission plugin.
-        default_path(obj, &["spec", "serviceAccountName"], json!("default"));
+        // v1 mirrors serviceAccountName into the deprecated serviceAccount.
         let sa = str_path(obj, &["spec", "serviceAccountName"]);
-        default_path(obj, &["spec", "serviceAccount"], json!(sa));
+        if !sa.is_empty() {
+            default_path(obj, &["spec", "serviceAccount"], json!(sa));
+        }
+        if let Some(vols) = obj
+            .pointer_mut("/spec/volumes")
+            .and_then(Value::as_array_mut)
+        {
+            for v in vols {
+                if v.get("hostPath").is_some() {
+                    default_path(v, &["hostPath", "type"], json!(""));
+                }
+            }
+        }
         for field in ["containers", "initContainers"] {
             let mut cs = containers_mut(obj, field);
             if cs.is_empty() && get_path(obj, &["spec", field]).is_none() {
@@ -145,6 +154,42 @@ impl Behaviour for Pod {
             }
             set_path(obj, &["spec", field], Value::Array(cs));
         }
+        if let Some(spec) = obj.get_mut("spec") {
+            super::container_resources(spec);
+        }
+    }
+    fn admit_create(&self, obj: &mut Value) {
+        // ServiceAccount admission: the namespace's default account.
+        default_path(obj, &["spec", "serviceAccountName"], json!("default"));
+        let sa = str_path(obj, &["spec", "serviceAccountName"]);
+        default_path(obj, &["spec", "serviceAccount"], json!(sa));
+        // Priority admission (no PriorityClass: priority 0).
+        default_path(obj, &["spec", "priority"], json!(0));
+        default_path(
+            obj,
+            &["spec", "preemptionPolicy"],
+            json!("PreemptLowerPriority"),
+        );
+        // DefaultTolerationSeconds admission.
+        let mut tolerations: Vec<Value> = get_path(obj, &["spec", "tolerations"])
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for key in [
+            "node.kubernetes.io/not-ready",
+            "node.kubernetes.io/unreachable",
+        ] {
+            let tolerated = tolerations.iter().any(|t| {
+                let k = str_path(t, &["key"]);
+                let effect = str_path(t, &["effect"]);
+                (k == key || (k.is_empty() && str_path(t, &["operator"]) == "Exists"))
+                    && (effect.is_empty() || effect == "NoExecute")
+            });
+            if !tolerated {
+                tolerations.push(json!({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}));
+            }
+        }
+        set_path(obj, &["spec", "tolerations"], Value::Array(tolerations));
     }
     fn prepare_for_create(&self, obj: &mut Value) {
         let qos = qos_class(obj.get("spec").unwrap_or(&Value::Null));

@@ -9,6 +9,22 @@ use k8s_openapi::api::storage::v1 as storage;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
+/// The finalizer that keeps a claim while a pod uses it.
+pub const PVC_PROTECTION: &str = "kubernetes.io/pvc-protection";
+/// The finalizer that keeps a volume while a claim is bound to it.
+pub const PV_PROTECTION: &str = "kubernetes.io/pv-protection";
+
+fn add_finalizer(obj: &mut Value, f: &str) {
+    let mut fs: Vec<Value> = get_path(obj, &["metadata", "finalizers"])
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if !fs.iter().any(|x| x == f) {
+        fs.push(json!(f));
+    }
+    set_path(obj, &["metadata", "finalizers"], Value::Array(fs));
+}
+
 const ACCESS_MODES: &[&str] = &[
     "ReadWriteOnce",
     "ReadOnlyMany",
@@ -79,6 +95,9 @@ impl Behaviour for Pvc {
     }
     fn default(&self, obj: &mut Value) {
         default_path(obj, &["spec", "volumeMode"], json!("Filesystem"));
+    }
+    fn admit_create(&self, obj: &mut Value) {
+        add_finalizer(obj, PVC_PROTECTION);
     }
     fn prepare_for_create(&self, obj: &mut Value) {
         set_path(obj, &["status"], json!({"phase": "Pending"}));
@@ -219,12 +238,48 @@ impl Behaviour for Pv {
             json!("Retain"),
         );
         default_path(obj, &["spec", "volumeMode"], json!("Filesystem"));
+        if get_path(obj, &["spec", "hostPath"]).is_some() {
+            default_path(obj, &["spec", "hostPath", "type"], json!(""));
+        }
+    }
+    fn admit_create(&self, obj: &mut Value) {
+        add_finalizer(obj, PV_PROTECTION);
     }
     fn prepare_for_create(&self, obj: &mut Value) {
-        set_path(obj, &["status"], json!({"phase": "Pending"}));
+        set_path(
+            obj,
+            &["status"],
+            json!({"phase": "Pending", "lastPhaseTransitionTime": crate::ops::now()}),
+        );
     }
     fn prepare_for_update(&self, new: &mut Value, old: &Value) {
         keep_status(new, old);
+    }
+    fn prepare_for_status_update(&self, new: &mut Value, old: &Value) {
+        let phase_changed =
+            get_path(new, &["status", "phase"]) != get_path(old, &["status", "phase"]);
+        let status = new.get("status").cloned();
+        let managed = new.pointer("/metadata/managedFields").cloned();
+        let mut merged = old.clone();
+        match status {
+            Some(s) => set_path(&mut merged, &["status"], s),
+            None => {
+                if let Some(m) = merged.as_object_mut() {
+                    m.remove("status");
+                }
+            }
+        }
+        if let Some(mf) = managed {
+            set_path(&mut merged, &["metadata", "managedFields"], mf);
+        }
+        if phase_changed {
+            set_path(
+                &mut merged,
+                &["status", "lastPhaseTransitionTime"],
+                json!(crate::ops::now()),
+            );
+        }
+        *new = merged;
     }
     fn validate(&self, obj: &Value) -> Vec<FieldError> {
         let mut errs = validate_access_modes(obj, &["spec", "accessModes"], "spec.accessModes");

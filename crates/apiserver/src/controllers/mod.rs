@@ -1,11 +1,12 @@
 //! The controllers a cluster runs next to its API server, in process: the CRD
 //! controllers (naming, establishing, finalizing), the garbage collector and the
-//! namespace controller. Each reacts to committed store events and writes through
+//! namespace controller and the storage-protection controllers. Each reacts to committed store events and writes through
 //! the same operations clients use.
 
 pub mod crd;
 pub mod gc;
 pub mod namespace;
+pub mod protection;
 
 use crate::ops::{Api, WriteOptions};
 use crate::resource::ResourceDef;
@@ -20,6 +21,7 @@ pub fn start(api: &Arc<Api>, gc_resync: Duration) -> Vec<JoinHandle<()>> {
         tokio::spawn(crd::run(api.clone())),
         tokio::spawn(gc::run(api.clone(), gc_resync)),
         tokio::spawn(namespace::run(api.clone())),
+        tokio::spawn(protection::run(api.clone())),
     ]
 }
 

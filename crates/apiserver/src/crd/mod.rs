@@ -304,11 +304,8 @@ impl Behaviour for Crd {
         set_path(
             obj,
             &["status"],
-            json!({"acceptedNames": {"kind": "", "plural": ""}, "conditions": [], "storedVersions": storage}),
+            json!({"acceptedNames": {"kind": "", "plural": ""}, "conditions": null, "storedVersions": storage}),
         );
-        if let Some(m) = obj.get_mut("status").and_then(Value::as_object_mut) {
-            m.remove("conditions");
-        }
     }
     fn prepare_for_update(&self, new: &mut Value, old: &Value) {
         let mut status = old.get("status").cloned().unwrap_or(json!({}));

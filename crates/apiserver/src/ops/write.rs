@@ -391,6 +391,37 @@ impl Api {
             carry_managed_fields(old, new);
             return;
         };
+        // Fields are recorded in the shape the endpoint serves (events.k8s.io
+        // events are stored in their core/v1 shape).
+        if def.storage.group != def.group && def.crd.is_none() {
+            let served_old = old.map(|o| self.encode_value(def, o.clone()));
+            let mut served_new = self.encode_value(def, new.clone());
+            let api_version = def.api_version();
+            let subresource = subresource_name(sub);
+            let writer = ferry_patch::Writer {
+                manager,
+                api_version: &api_version,
+                kind: &def.kind,
+                subresource,
+                reset_fields: reset_for(def, subresource),
+                now: jiff::Timestamp::now(),
+            };
+            if let Err(e) =
+                ferry_patch::record_update(served_old.as_ref(), &mut served_new, schema, &writer)
+            {
+                tracing::warn!(error = %e, kind = %def.kind, "managedFields not recorded");
+            }
+            let mf = served_new.pointer("/metadata/managedFields").cloned();
+            with_meta(new, |m| match mf {
+                Some(v) => {
+                    m.insert("managedFields".into(), v);
+                }
+                None => {
+                    m.remove("managedFields");
+                }
+            });
+            return;
+        }
         let api_version = def.api_version();
         let subresource = subresource_name(sub);
         let writer = ferry_patch::Writer {
@@ -509,6 +540,7 @@ impl Api {
         if fields == Fields::Record {
             self.record_managed(def, None, &mut obj, &opts.field_manager, Sub::Main);
         }
+        def.behaviour.admit_create(&mut obj);
         def.behaviour.prepare_for_create(&mut obj);
         let mut errs = names::validate_object_meta(&obj, def.namespaced, def.behaviour.name_rule());
         errs.extend(def.behaviour.validate(&obj));
