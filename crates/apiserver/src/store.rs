@@ -616,6 +616,15 @@ impl Store {
         (st.rv, out)
     }
 
+    /// Counts every stored object.
+    pub fn count_all(&self) -> usize {
+        read(&self.inner.state)
+            .types
+            .values()
+            .map(|t| t.objects.len())
+            .sum()
+    }
+
     /// Counts the objects of a resource.
     pub fn count(&self, gr: &GroupResource) -> usize {
         read(&self.inner.state)

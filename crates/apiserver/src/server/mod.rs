@@ -710,3 +710,38 @@ impl Drop for RunningApiServer {
         }
     }
 }
+
+/// Options of the standalone server (`ferry apiserver`).
+#[derive(Debug, Clone)]
+pub struct Standalone {
+    /// Where objects are stored (`db.redb`) and the kubeconfig is written.
+    pub data_dir: PathBuf,
+    /// Where to listen.
+    pub listen: String,
+    /// Keep objects in memory only (the kubeconfig still goes to `data_dir`).
+    pub in_memory: bool,
+}
+
+/// Runs the server until Ctrl-C: prints the kubeconfig path on stdout (for
+/// scripts) and how to use it on stderr.
+pub async fn run_standalone(opts: Standalone) -> Result<(), StartError> {
+    let mut b = ApiServer::builder()
+        .listen(opts.listen)
+        .kubeconfig_path(opts.data_dir.join("kubeconfig"))
+        .data_dir(&opts.data_dir);
+    if opts.in_memory {
+        b = b.in_memory();
+    }
+    let server = b.start().await?;
+    println!("{}", server.kubeconfig_path().display());
+    eprintln!(
+        "ferry apiserver listening on {} ({} objects, started in {} ms); try: kubectl --kubeconfig {} api-resources; Ctrl-C stops it",
+        server.url(),
+        server.api().store.count_all(),
+        server.startup_time().as_millis(),
+        server.kubeconfig_path().display()
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    server.shutdown().await;
+    Ok(())
+}
