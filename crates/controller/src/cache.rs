@@ -22,7 +22,7 @@ use futures::{Stream, StreamExt};
 use kube::Resource;
 use kube::runtime::reflector::{ObjectRef, Store, store::Writer};
 use kube::runtime::watcher;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
 /// How many changes a slow subscriber may fall behind before it is resynchronised.
@@ -58,6 +58,7 @@ where
     name: &'static str,
     reader: Store<K>,
     events: broadcast::Sender<CacheEvent<K>>,
+    listed: watch::Receiver<bool>,
     task: JoinHandle<()>,
 }
 
@@ -85,13 +86,20 @@ where
         let writer = Writer::<K>::new(Default::default());
         let reader = writer.as_reader();
         let (events, _) = broadcast::channel(FAN_OUT_CAPACITY);
-        let task = tokio::spawn(reflect(name, watch, writer, events.clone()));
+        let (listed_tx, listed) = watch::channel(false);
+        let task = tokio::spawn(reflect(name, watch, writer, events.clone(), listed_tx));
         Arc::new(Self {
             name,
             reader,
             events,
+            listed,
             task,
         })
+    }
+
+    /// Stops the watch (the store keeps what it has; subscribers see the fan-out end).
+    pub fn abort(&self) {
+        self.task.abort();
     }
 
     /// The cache's name.
@@ -115,14 +123,18 @@ where
     }
 
     /// Waits until the first list is complete.
+    ///
+    /// (Not the store's `wait_until_ready`: that one wakes only its last waiter, and
+    /// each controller already waits on its own store.)
     pub async fn ready(&self) {
-        // The writer lives as long as the task; if it is gone the cache is shutting down.
-        let _ = self.reader.wait_until_ready().await;
+        let mut listed = self.listed.clone();
+        // An error means the cache is shutting down: nothing to wait for.
+        let _ = listed.wait_for(|listed| *listed).await;
     }
 
     /// Whether the first list is complete.
     pub fn is_ready(&self) -> bool {
-        futures::FutureExt::now_or_never(self.reader.wait_until_ready()).is_some_and(|r| r.is_ok())
+        *self.listed.borrow()
     }
 
     /// Every change from now on.
@@ -172,6 +184,7 @@ async fn reflect<K, S>(
     watch: S,
     mut writer: Writer<K>,
     events: broadcast::Sender<CacheEvent<K>>,
+    listed: watch::Sender<bool>,
 ) where
     K: Resource + Clone + Debug + Send + Sync + 'static,
     K::DynamicType: Default + Eq + Hash + Clone + Send + Sync,
@@ -218,6 +231,7 @@ async fn reflect<K, S>(
                     }
                 }
                 tracing::debug!(cache = name, objects = now.len(), "listed");
+                listed.send_replace(true);
                 for object in now {
                     let _ = events.send(CacheEvent::Applied(object));
                 }

@@ -365,6 +365,14 @@ impl Collectors {
         }
     }
 
+    /// Stops every collector.
+    pub fn stop_all(&self) {
+        let uids: Vec<String> = self.lock().keys().cloned().collect();
+        for uid in uids {
+            self.stop(&uid);
+        }
+    }
+
     /// How many collectors run.
     pub fn len(&self) -> usize {
         self.lock().len()

@@ -4,10 +4,13 @@
 use std::sync::Arc;
 
 use ferry_api::destination::nad::NetworkAttachmentDefinition;
+use ferry_api::destination::{DataVolume, VirtualMachine};
 use ferry_api::{
-    Hook, Host, Migration, NetworkMap, ObjectReference, Plan, Provider, StorageMap, Time,
+    Conversion, Hook, Host, Migration, NetworkMap, ObjectReference, Plan, Provider, StorageMap,
+    Time,
 };
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod, Secret};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::core::{DeserializeGuard, PartialObjectMeta};
 use kube::runtime::reflector::ObjectRef;
@@ -20,6 +23,38 @@ use crate::settings::Settings;
 
 /// An object that may not have decoded (see [`kube::core::DeserializeGuard`]).
 pub type Guarded<K> = DeserializeGuard<K>;
+
+/// The objects the plan controller creates, selected by the labels `plan-name` and
+/// `plan-namespace` (every namespace), so a plan reads them from memory and wakes when
+/// one changes.
+pub struct DestinationCaches {
+    /// PersistentVolumeClaims.
+    pub pvcs: Arc<Cache<PersistentVolumeClaim>>,
+    /// PersistentVolumes.
+    pub pvs: Arc<Cache<PersistentVolume>>,
+    /// Pods.
+    pub pods: Arc<Cache<Pod>>,
+    /// Jobs.
+    pub jobs: Arc<Cache<Job>>,
+    /// Conversions.
+    pub conversions: Arc<Cache<Guarded<Conversion>>>,
+    /// CDI DataVolumes, when the cluster serves them.
+    pub data_volumes: Option<Arc<Cache<Guarded<DataVolume>>>>,
+    /// KubeVirt VirtualMachines, when the cluster serves them.
+    pub virtual_machines: Option<Arc<Cache<Guarded<VirtualMachine>>>>,
+}
+
+impl DestinationCaches {
+    fn ready(&self) -> bool {
+        self.pvcs.is_ready()
+            && self.pvs.is_ready()
+            && self.pods.is_ready()
+            && self.jobs.is_ready()
+            && self.conversions.is_ready()
+            && self.data_volumes.as_ref().is_none_or(|c| c.is_ready())
+            && self.virtual_machines.as_ref().is_none_or(|c| c.is_ready())
+    }
+}
 
 /// The shared watch caches.
 pub struct Caches {
@@ -43,6 +78,8 @@ pub struct Caches {
     pub storage_classes: Arc<Cache<PartialObjectMeta<StorageClass>>>,
     /// NetworkAttachmentDefinitions, metadata only, when the cluster serves them.
     pub nads: Option<Arc<Cache<PartialObjectMeta<NetworkAttachmentDefinition>>>>,
+    /// The objects plans create.
+    pub destination: DestinationCaches,
 }
 
 fn get<K>(cache: &Cache<Guarded<K>>, namespace: &str, name: &str) -> Option<K>
@@ -116,6 +153,7 @@ impl Caches {
             && self.secrets.is_ready()
             && self.storage_classes.is_ready()
             && self.nads.as_ref().is_none_or(|nads| nads.is_ready())
+            && self.destination.ready()
     }
 }
 

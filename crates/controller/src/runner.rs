@@ -33,6 +33,8 @@ pub struct Scoped {
     pub name: &'static str,
     /// Its Event publisher.
     pub events: Publisher,
+    /// The plan controller's reconcile (only in the plan controller's scope).
+    pub plan: Option<Arc<dyn crate::plan::PlanReconciler>>,
     attempts: Attempts,
 }
 
@@ -44,6 +46,23 @@ impl Scoped {
             ctx,
             name,
             events,
+            plan: None,
+            attempts: Attempts::default(),
+        })
+    }
+
+    /// The scoped context of the plan controller, carrying its reconcile.
+    pub fn for_plan(
+        ctx: Arc<Context>,
+        name: &'static str,
+        reconciler: Arc<dyn crate::plan::PlanReconciler>,
+    ) -> Arc<Self> {
+        let events = Publisher::new(ctx.client.clone(), name, &ctx.instance);
+        Arc::new(Self {
+            ctx,
+            name,
+            events,
+            plan: Some(reconciler),
             attempts: Attempts::default(),
         })
     }

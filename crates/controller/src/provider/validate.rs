@@ -302,6 +302,16 @@ fn check_secret(provider: &Provider, view: &SecretView, checked: &mut Checked) {
     }
 }
 
+/// Whether the status already records a tested connection and a loaded inventory for
+/// this generation of the Provider.
+fn was_loaded(provider: &Provider) -> bool {
+    provider.has_reconciled()
+        && provider
+            .status
+            .conditions
+            .has(&[types::CONNECTION_TEST_SUCCEEDED, types::INVENTORY_CREATED])
+}
+
 /// The most appliance problems listed in `InventoryError`.
 pub const MAX_PROBLEM_ITEMS: usize = 100;
 
@@ -336,6 +346,14 @@ pub fn connect(
             checked.findings.set(created());
         }
         Source::Ova(_) => match state {
+            CollectorState::Loading if was_loaded(provider) => {
+                let previous = &provider.status.conditions;
+                for kept in [types::CONNECTION_TEST_SUCCEEDED, types::INVENTORY_CREATED] {
+                    if let Some(condition) = previous.find(kept) {
+                        checked.findings.set(condition.clone());
+                    }
+                }
+            }
             CollectorState::Stopped | CollectorState::Loading => checked.findings.set(loading()),
             CollectorState::Failed { error } => checked.fail(
                 phase::CONNECTION_FAILED,

@@ -434,3 +434,34 @@ fn absurd_input_does_not_panic() {
         }
     }
 }
+
+#[test]
+fn a_reloading_collector_keeps_a_ready_provider_ready() {
+    let mut p = provider(Some("ova"), "nfs.example:/ova");
+    p.metadata.generation = Some(2);
+    p.status.observed_generation = 2;
+    let creds = secret(&[("url", "nfs.example:/ova")]);
+    let before = run(&p, &creds, &loaded());
+    let now = ferry_api::time::parse("2024-05-01T10:00:00Z").unwrap();
+    let mut conditions = Conditions::default();
+    conditions.begin_staging();
+    conditions.set_all(before.findings.into_vec(), &now);
+    conditions.end_staging();
+    p.status.conditions = Conditions::from(conditions.list);
+    let reloading = run(&p, &creds, &CollectorState::Loading);
+    assert_eq!(
+        reloading.findings.types(),
+        [
+            types::CONNECTION_TEST_SUCCEEDED,
+            types::INVENTORY_CREATED,
+            types::VALIDATED
+        ]
+    );
+    // A new generation (say, a new URL) must be tested again.
+    p.metadata.generation = Some(3);
+    let changed = run(&p, &creds, &CollectorState::Loading);
+    assert_eq!(
+        changed.findings.types(),
+        [types::LOAD_INVENTORY, types::VALIDATED]
+    );
+}

@@ -1,0 +1,383 @@
+//! The wiring of the plan controller. The controller itself (validation, execution,
+//! destination objects) is built in `ferry-plan`; it plugs in through
+//! [`PlanReconciler`], and this module runs it on kube-runtime with every watch a plan
+//! depends on:
+//!
+//! | what changed | which Plans reconcile |
+//! |---|---|
+//! | the Plan | itself |
+//! | a Provider | Plans naming it as source or destination ([`PlanIndex`]) |
+//! | a NetworkMap / StorageMap | Plans naming it in `spec.map` ([`PlanIndex`]) |
+//! | a Hook | Plans naming it in a VM's `hooks` ([`PlanIndex`]; upstream never maps Hook events) |
+//! | a Migration (created, changed, deleted) | the Plan in its `spec.plan` |
+//! | a DataVolume, PVC, PV, Pod, Job, VirtualMachine or Conversion labelled `plan-name` and `plan-namespace` | the Plan those labels name |
+//! | a VM in the source inventory (created, changed, deleted) | the non-archived, unfinished Plans from that source listing the VM (by `id`, or by `name` for VMs without one) |
+//!
+//! The index of references is kept in memory from the Plan cache's events; it replaces
+//! upstream's global reference mapper. A debounce (`FERRY_PLAN_DEBOUNCE_MILLISECONDS`)
+//! folds bursts of progress updates into one reconcile, and
+//! `MAX_CONCURRENT_RECONCILES` bounds the reconciles in flight.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use ferry_api::condition::types;
+use ferry_api::labels;
+use ferry_api::{ObjectReference, Plan};
+use futures::future::BoxFuture;
+use futures::{Stream, StreamExt};
+use kube::Resource;
+use kube::runtime::controller::{Action, Config, Controller};
+use kube::runtime::reflector::ObjectRef;
+use tracing::Instrument;
+
+use crate::cache::{Cache, CacheEvent, valid};
+use crate::collectors::InventoryEvent;
+use crate::context::{Context, Guarded, ref_set};
+use crate::error::{Error, ErrorClass};
+use crate::runner::{Reconciled, Scoped, drive, error_policy};
+
+/// The controller's name.
+pub const NAME: &str = "plan";
+
+/// A failed plan reconcile, as the plan controller reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanError {
+    /// How to retry.
+    pub class: ErrorClass,
+    /// A short, stable reason (metrics label).
+    pub reason: &'static str,
+    /// What went wrong (no secrets).
+    pub message: String,
+}
+
+/// What `ferry-plan` provides: one reconcile of one Plan, with the shared context
+/// (client, settings, clock, caches, inventories).
+pub trait PlanReconciler: Send + Sync + 'static {
+    /// Reconciles `plan`; `Ok(action)` says when to look again (`await_change` unless
+    /// source-side work needs a timer).
+    fn reconcile(
+        &self,
+        plan: Arc<Plan>,
+        ctx: Arc<Context>,
+    ) -> BoxFuture<'static, Result<Action, PlanError>>;
+}
+
+/// A kind of object a plan references.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Referenced {
+    /// A Provider.
+    Provider,
+    /// A NetworkMap.
+    NetworkMap,
+    /// A StorageMap.
+    StorageMap,
+    /// A Hook.
+    Hook,
+}
+
+type Key = (Referenced, String, String);
+type PlanKey = (String, String);
+
+/// Which Plans reference which objects.
+#[derive(Default)]
+pub struct PlanIndex {
+    by_object: RwLock<HashMap<Key, BTreeSet<PlanKey>>>,
+    by_plan: RwLock<HashMap<PlanKey, Vec<Key>>>,
+}
+
+/// The objects a Plan references.
+pub fn references(plan: &Plan) -> Vec<Key> {
+    let mut keys = Vec::new();
+    let mut add = |kind: Referenced, reference: &ObjectReference| {
+        if let Some((namespace, name)) = ref_set(reference) {
+            keys.push((kind, namespace.to_string(), name.to_string()));
+        }
+    };
+    add(Referenced::Provider, &plan.spec.provider.source);
+    add(Referenced::Provider, &plan.spec.provider.destination);
+    add(Referenced::NetworkMap, &plan.spec.map.network);
+    add(Referenced::StorageMap, &plan.spec.map.storage);
+    for vm in &plan.spec.vms {
+        for hook in &vm.hooks {
+            add(Referenced::Hook, &hook.hook);
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+impl PlanIndex {
+    /// An empty index.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records (or replaces) what a Plan references.
+    pub fn update(&self, namespace: &str, name: &str, keys: Vec<Key>) {
+        let plan = (namespace.to_string(), name.to_string());
+        self.remove(namespace, name);
+        let mut by_object = self
+            .by_object
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        for key in &keys {
+            by_object
+                .entry(key.clone())
+                .or_default()
+                .insert(plan.clone());
+        }
+        drop(by_object);
+        self.by_plan
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(plan, keys);
+    }
+
+    /// Forgets a Plan.
+    pub fn remove(&self, namespace: &str, name: &str) {
+        let plan = (namespace.to_string(), name.to_string());
+        let old = self
+            .by_plan
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&plan);
+        let mut by_object = self
+            .by_object
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        for key in old.unwrap_or_default() {
+            if let Some(plans) = by_object.get_mut(&key) {
+                plans.remove(&plan);
+                if plans.is_empty() {
+                    by_object.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// The Plans referencing an object.
+    pub fn plans(&self, kind: Referenced, namespace: &str, name: &str) -> Vec<PlanKey> {
+        self.by_object
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(kind, namespace.to_string(), name.to_string()))
+            .map(|plans| plans.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Rebuilds the index from every Plan.
+    pub fn rebuild<'a>(&self, plans: impl Iterator<Item = &'a Plan>) {
+        self.by_object
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        self.by_plan
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        for plan in plans {
+            self.update(plan.namespace(), plan.name(), references(plan));
+        }
+    }
+}
+
+/// Keeps `index` current from the Plan cache's events (run as a task).
+pub async fn maintain_index(cache: Arc<Cache<Guarded<Plan>>>, index: Arc<PlanIndex>) {
+    // Start from what is there, then follow the changes.
+    let mut events = std::pin::pin!(cache.events());
+    let rebuild = |index: &PlanIndex| {
+        let state = cache.state();
+        index.rebuild(state.iter().filter_map(|guard| valid(guard.as_ref())));
+    };
+    rebuild(&index);
+    while let Some(event) = events.next().await {
+        match event {
+            CacheEvent::Applied(guard) => {
+                let namespace = guard.meta().namespace.clone().unwrap_or_default();
+                let name = guard.meta().name.clone().unwrap_or_default();
+                match valid(guard.as_ref()) {
+                    Some(plan) => index.update(&namespace, &name, references(plan)),
+                    None => index.remove(&namespace, &name),
+                }
+            }
+            CacheEvent::Deleted(guard) => {
+                index.remove(
+                    guard.meta().namespace.as_deref().unwrap_or_default(),
+                    guard.meta().name.as_deref().unwrap_or_default(),
+                );
+            }
+            CacheEvent::Resynced => rebuild(&index),
+        }
+    }
+}
+
+fn plan_ref((namespace, name): &PlanKey) -> ObjectRef<Guarded<Plan>> {
+    ObjectRef::new(name).within(namespace)
+}
+
+/// The Plan named by an object's `plan-name` and `plan-namespace` labels.
+pub fn labelled_plan(meta: &kube::core::ObjectMeta) -> Option<ObjectRef<Guarded<Plan>>> {
+    let labels = meta.labels.as_ref()?;
+    let name = labels.get(labels::PLAN_NAME)?;
+    let namespace = labels.get(labels::PLAN_NAMESPACE)?;
+    (!name.is_empty() && !namespace.is_empty()).then(|| ObjectRef::new(name).within(namespace))
+}
+
+/// Whether a Plan still cares about its source's VMs: not archived, not finished.
+pub fn wants_vm_news(plan: &Plan) -> bool {
+    !plan.spec.archived
+        && !plan
+            .status
+            .conditions
+            .has_any(&[types::SUCCEEDED, types::FAILED, types::CANCELED])
+}
+
+/// Whether a Plan lists the VM of an inventory change (by `id`; by `name` for listed
+/// VMs without an `id`, comparing the last path segment).
+pub fn lists_vm(plan: &Plan, id: &str, name: &str) -> bool {
+    plan.spec.vms.iter().any(|vm| {
+        (!vm.id.is_empty() && vm.id == id)
+            || (vm.id.is_empty()
+                && !vm.name.is_empty()
+                && ferry_inventory::query::last_segment(&vm.name) == name)
+    })
+}
+
+fn inventory_requests(
+    ctx: Arc<Context>,
+) -> impl Stream<Item = ObjectRef<Guarded<Plan>>> + Send + 'static {
+    let receiver = ctx.collectors.subscribe();
+    futures::stream::unfold((receiver, ctx), |(mut receiver, ctx)| async move {
+        loop {
+            let event = match receiver.recv().await {
+                Ok(event) => event,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            };
+            let key = event.provider().clone();
+            let vm = match &event {
+                InventoryEvent::Changed(_, change) if change.kind == ferry_inventory::Kind::Vm => {
+                    Some((change.id.clone(), change.name.clone()))
+                }
+                InventoryEvent::Changed(..) => continue,
+                InventoryEvent::Status(_) | InventoryEvent::Lagged(_) => None,
+            };
+            let plans: Vec<_> = ctx
+                .caches
+                .plans
+                .state()
+                .iter()
+                .filter_map(|guard| valid(guard.as_ref()))
+                .filter(|plan| key.is(&plan.spec.provider.source) && wants_vm_news(plan))
+                .filter(|plan| {
+                    vm.as_ref()
+                        .is_none_or(|(id, name)| lists_vm(plan, id, name))
+                })
+                .map(|plan| ObjectRef::new(plan.name()).within(plan.namespace()))
+                .collect();
+            if !plans.is_empty() {
+                return Some((futures::stream::iter(plans), (receiver, ctx)));
+            }
+        }
+    })
+    .flatten()
+}
+
+fn reconcile<'a>(plan: &'a Plan, scoped: &'a Scoped) -> Reconciled<'a> {
+    Box::pin(async move {
+        let reconciler = scoped.plan.as_ref().ok_or_else(|| Error::Plan {
+            class: ErrorClass::Transient,
+            reason: "NotWired",
+            message: "the plan controller is not wired".into(),
+        })?;
+        let span = tracing::info_span!("plan", plan = plan.name());
+        reconciler
+            .reconcile(Arc::new(plan.clone()), Arc::clone(&scoped.ctx))
+            .instrument(span)
+            .await
+            .map_err(|error| Error::Plan {
+                class: error.class,
+                reason: error.reason,
+                message: error.message,
+            })
+    })
+}
+
+/// The plan controller with every watch, ready to run until `shutdown` resolves.
+pub fn controller(
+    ctx: Arc<Context>,
+    reconciler: Arc<dyn PlanReconciler>,
+    index: Arc<PlanIndex>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) -> impl std::future::Future<Output = ()> + Send {
+    let scoped = Scoped::for_plan(Arc::clone(&ctx), NAME, reconciler);
+    let settings = &ctx.settings.manager;
+    let config = Config::default()
+        .concurrency(settings.max_concurrent_reconciles)
+        .debounce(settings.plan_debounce);
+    let by_index = |kind: Referenced, index: &Arc<PlanIndex>| {
+        let index = Arc::clone(index);
+        move |meta: &kube::core::ObjectMeta| {
+            index
+                .plans(
+                    kind,
+                    meta.namespace.as_deref().unwrap_or_default(),
+                    meta.name.as_deref().unwrap_or_default(),
+                )
+                .iter()
+                .map(plan_ref)
+                .collect::<Vec<_>>()
+        }
+    };
+    let providers = by_index(Referenced::Provider, &index);
+    let network_maps = by_index(Referenced::NetworkMap, &index);
+    let storage_maps = by_index(Referenced::StorageMap, &index);
+    let hooks = by_index(Referenced::Hook, &index);
+    let caches = &ctx.caches;
+    let mut controller =
+        Controller::for_shared_stream(caches.plans.changed(), caches.plans.store())
+            .with_config(config)
+            .watches_shared_stream(caches.providers.changed(), move |g| providers(g.meta()))
+            .watches_shared_stream(caches.network_maps.changed(), move |g| {
+                network_maps(g.meta())
+            })
+            .watches_shared_stream(caches.storage_maps.changed(), move |g| {
+                storage_maps(g.meta())
+            })
+            .watches_shared_stream(caches.hooks.changed(), move |g| hooks(g.meta()))
+            .watches_shared_stream(caches.migrations.changed(), |guard| {
+                valid(guard.as_ref())
+                    .and_then(|migration| ref_set(&migration.spec.plan))
+                    .map(|(namespace, name)| ObjectRef::new(name).within(namespace))
+            })
+            .reconcile_on(inventory_requests(Arc::clone(&ctx)));
+    let destination = &caches.destination;
+    controller = controller
+        .watches_shared_stream(destination.pvcs.changed(), |o| labelled_plan(o.meta()))
+        .watches_shared_stream(destination.pvs.changed(), |o| labelled_plan(o.meta()))
+        .watches_shared_stream(destination.pods.changed(), |o| labelled_plan(o.meta()))
+        .watches_shared_stream(destination.jobs.changed(), |o| labelled_plan(o.meta()))
+        .watches_shared_stream(destination.conversions.changed(), |o| {
+            labelled_plan(o.meta())
+        });
+    if let Some(data_volumes) = &destination.data_volumes {
+        controller =
+            controller.watches_shared_stream(data_volumes.changed(), |o| labelled_plan(o.meta()));
+    }
+    if let Some(vms) = &destination.virtual_machines {
+        controller = controller.watches_shared_stream(vms.changed(), |o| labelled_plan(o.meta()));
+    }
+    controller
+        .graceful_shutdown_on(shutdown)
+        .run(
+            |guard, scoped| drive(guard, scoped, reconcile),
+            error_policy,
+            scoped,
+        )
+        .for_each(|_| futures::future::ready(()))
+}
+
+#[cfg(test)]
+mod tests;
