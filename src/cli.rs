@@ -18,6 +18,51 @@ enum Command {
     /// Print the CustomResourceDefinitions Ferry serves (all Forklift kinds) as
     /// multi-document YAML, ready for `kubectl apply -f -`.
     Crds,
+    /// Run Ferry's controllers (Provider, maps, Hook, Host, Migration, Plan) against a
+    /// cluster, with `/metrics`, `/healthz` and `/readyz`; settings come from the
+    /// environment and the ForkliftController (docs/settings.md).
+    Controller(ControllerArgs),
+}
+
+/// Options of `ferry controller`.
+#[derive(Debug, clap::Args)]
+struct ControllerArgs {
+    /// A kubeconfig to use instead of the in-cluster configuration (default: in-cluster,
+    /// else $KUBECONFIG, else ~/.kube/config).
+    #[arg(long, value_name = "PATH")]
+    kubeconfig: Option<std::path::PathBuf>,
+    /// Address of the metrics and health server [default: 0.0.0.0:$METRICS_PORT].
+    #[arg(long, value_name = "ADDR")]
+    metrics_addr: Option<std::net::SocketAddr>,
+    /// Run only while holding the leader Lease (as FERRY_LEADER_ELECTION=true).
+    #[arg(long)]
+    leader_elect: bool,
+}
+
+fn run_controller(args: ControllerArgs) -> anyhow::Result<()> {
+    use ferry_controller::manager::{self, ClientSource, ManagerConfig};
+    let from_env = ferry_controller::Settings::from_env(None)?;
+    ferry_controller::telemetry::init(&from_env.manager);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let source = match args.kubeconfig {
+            Some(path) => ClientSource::Kubeconfig(path),
+            None => ClientSource::Infer,
+        };
+        let client = manager::connect(source).await?;
+        let mut settings = manager::load_settings(&client).await?;
+        settings.manager.leader_election |= args.leader_elect;
+        let addr = args.metrics_addr.unwrap_or_else(|| {
+            std::net::SocketAddr::from(([0, 0, 0, 0], settings.manager.metrics_port))
+        });
+        let mut config = ManagerConfig::new(ClientSource::Client(client));
+        config.settings = Some(settings);
+        config.http = Some(addr);
+        manager::run(config).await?;
+        anyhow::Ok(())
+    })
 }
 
 /// Parse the command line and run the chosen subcommand.
@@ -31,6 +76,13 @@ pub fn run() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
+        Command::Controller(args) => match run_controller(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ferry controller: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Crds => {
             match ferry_api::crds::all().and_then(|crds| ferry_api::crds::to_yaml(&crds)) {
                 Ok(yaml) => {

@@ -160,7 +160,8 @@ pub struct Manager {
     index: Arc<PlanIndex>,
 }
 
-async fn connect(source: ClientSource) -> Result<kube::Client, StartError> {
+/// Builds the API client.
+pub async fn connect(source: ClientSource) -> Result<kube::Client, StartError> {
     let config = match source {
         ClientSource::Client(client) => return Ok(client),
         ClientSource::Infer => kube::Config::infer()

@@ -25,7 +25,9 @@ pub fn init(settings: &ManagerSettings) {
             level(settings.log_level)
         ))
     });
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()));
     let installed = if settings.log_json && !settings.log_development {
         builder
             .json()
