@@ -84,3 +84,49 @@ pub async fn serve(
     });
     Ok((bound, task))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::{Body, to_bytes};
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    async fn get(router: Router, path: &str) -> (StatusCode, String) {
+        let response = router
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn health_readiness_and_metrics() {
+        let metrics = Arc::new(Metrics::new());
+        metrics.reconciled("hook", std::time::Duration::from_millis(1), None);
+        let (ready_tx, ready) = watch::channel(false);
+        let app = router(Arc::clone(&metrics), ready);
+        assert_eq!(
+            get(app.clone(), "/healthz").await,
+            (StatusCode::OK, "ok".into())
+        );
+        assert_eq!(
+            get(app.clone(), "/readyz").await.0,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        ready_tx.send_replace(true);
+        assert_eq!(
+            get(app.clone(), "/readyz").await,
+            (StatusCode::OK, "ok".into())
+        );
+        let (status, text) = get(app.clone(), "/metrics").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            text.contains(r#"ferry_reconcile_total{controller="hook"} 1"#),
+            "{text}"
+        );
+        assert_eq!(get(app, "/nope").await.0, StatusCode::NOT_FOUND);
+    }
+}

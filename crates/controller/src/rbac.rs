@@ -150,6 +150,46 @@ pub fn allows(group: &str, resource: &str, verb: &str) -> bool {
     })
 }
 
+/// The namespace of Ferry's Deployment in `deploy/` (Forklift's default).
+pub const NAMESPACE: &str = "konveyor-forklift";
+/// The name of the ServiceAccount, ClusterRole and ClusterRoleBinding.
+pub const NAME: &str = "ferry-controller";
+
+fn quoted(items: &[&str]) -> String {
+    let items: Vec<String> = items.iter().map(|item| format!("\"{item}\"")).collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// `deploy/20-rbac.yaml`: the ServiceAccount, the ClusterRole granting exactly
+/// [`RULES`], and the binding.
+pub fn manifest() -> String {
+    let mut out = String::from(
+        "# Generated from crates/controller/src/rbac.rs by `FERRY_UPDATE_DEPLOY=1 cargo test -p\n\
+         # ferry-controller --test deploy`. Do not edit by hand.\n",
+    );
+    out.push_str(&format!(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {NAME}\n  namespace: {NAMESPACE}\n"
+    ));
+    out.push_str(&format!(
+        "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: {NAME}\nrules:\n"
+    ));
+    for access in RULES {
+        out.push_str(&format!(
+            "  # {}\n  - apiGroups: {}\n    resources: {}\n    verbs: {}\n",
+            access.why,
+            quoted(&[access.group]),
+            quoted(access.resources),
+            quoted(access.verbs)
+        ));
+    }
+    out.push_str(&format!(
+        "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: {NAME}\n\
+         roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: {NAME}\n\
+         subjects:\n  - kind: ServiceAccount\n    name: {NAME}\n    namespace: {NAMESPACE}\n"
+    ));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
