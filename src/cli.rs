@@ -22,6 +22,10 @@ enum Command {
     /// cluster, with `/metrics`, `/healthz` and `/readyz`; settings come from the
     /// environment and the ForkliftController (docs/settings.md).
     Controller(ControllerArgs),
+    /// A whole cluster on this machine: the API server, simulated CDI, KubeVirt and
+    /// pods, Ferry's controllers and an OVA inventory; migrates sample VMs with live
+    /// progress, then serves for kubectl until Ctrl-C.
+    Sandbox(SandboxArgs),
 }
 
 /// Options of `ferry controller`.
@@ -65,6 +69,105 @@ fn run_controller(args: ControllerArgs) -> anyhow::Result<()> {
     })
 }
 
+/// Options of `ferry sandbox`.
+#[derive(Debug, clap::Args)]
+struct SandboxArgs {
+    /// State, images, DIR/kubeconfig and DIR/endpoints.json; a second run resumes
+    /// [default: ~/.local/share/ferry/sandbox]
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<std::path::PathBuf>,
+    /// The OVA catalog directory [default: sample appliances in DIR/catalog]
+    #[arg(long, value_name = "DIR")]
+    catalog: Option<std::path::PathBuf>,
+    /// Start everything and create only the two Providers, then wait.
+    #[arg(long)]
+    no_demo: bool,
+    /// Exit when the demo plan ends: 0 when it succeeded.
+    #[arg(long)]
+    exit_when_done: bool,
+    /// How many VMs the demo plan migrates [default: every VM of the catalog]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    vms: Option<u16>,
+    /// Simulated disk transfer rate in MiB/s; 0 is as fast as the machine goes.
+    #[arg(long, value_name = "MIBPS", default_value_t = 100)]
+    speed: u64,
+    /// Fail the conversion of a disk: the source VM's name and the disk number.
+    #[arg(long, value_name = "VM:DISK")]
+    fail_disk: Vec<String>,
+    /// Leave objects alone for a while after their creation.
+    #[arg(long, value_name = "KIND/NAME=SECONDS")]
+    delay: Vec<String>,
+    /// Fraction (or percentage) of the controllers' API calls answered with an error.
+    #[arg(long, value_name = "RATE")]
+    api_error_rate: Option<String>,
+    /// The error codes injected.
+    #[arg(long, value_name = "CODES", default_value = "500,429,409")]
+    api_error_codes: String,
+    /// Progress display: bars, lines or quiet [default: bars on a terminal].
+    #[arg(long, value_name = "MODE")]
+    progress: Option<String>,
+}
+
+fn run_sandbox(args: SandboxArgs) -> anyhow::Result<()> {
+    use ferry_sandbox::cluster::faults::{ApiFaults, DiskFailure, Faults, ObjectDelay};
+    use ferry_sandbox::sandbox::{self, controllers::FerryManager, progress::Mode};
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let mut faults = Faults::default();
+    for spec in &args.fail_disk {
+        faults.disk_failures.push(DiskFailure::parse(spec)?);
+    }
+    for spec in &args.delay {
+        faults.delays.push(ObjectDelay::parse(spec)?);
+    }
+    let mut api_faults = ApiFaults::default();
+    if let Some(rate) = &args.api_error_rate {
+        api_faults.rate = ApiFaults::parse_rate(rate)?;
+        api_faults.codes = ApiFaults::parse_codes(&args.api_error_codes)?;
+    }
+    let display = match args.progress.as_deref() {
+        None => None,
+        Some("bars") => Some(Mode::Bars),
+        Some("lines") => Some(Mode::Lines),
+        Some("quiet") => Some(Mode::Quiet),
+        Some(other) => anyhow::bail!("--progress {other}: use bars, lines or quiet"),
+    };
+    let pace = ferry_sandbox::cluster::Pace {
+        bytes_per_second: (args.speed > 0).then(|| args.speed.saturating_mul(1 << 20)),
+        ..ferry_sandbox::cluster::Pace::default()
+    };
+    let options = sandbox::Options {
+        sandbox: sandbox::SandboxOptions {
+            data_dir: args
+                .data_dir
+                .unwrap_or_else(sandbox::layout::default_data_dir),
+            catalog: args.catalog,
+            sample_vms: args.vms.map_or(0, usize::from),
+            pace,
+            faults,
+            api_faults,
+            controllers: std::sync::Arc::new(FerryManager::default()),
+        },
+        demo: !args.no_demo,
+        vms: args.vms.map(usize::from),
+        exit_when_done: args.exit_when_done,
+        display,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let mut out = std::io::stdout();
+        sandbox::run(options, &mut out).await?;
+        anyhow::Ok(())
+    })
+}
+
 /// Parse the command line and run the chosen subcommand.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
@@ -80,6 +183,13 @@ pub fn run() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("ferry controller: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Sandbox(args) => match run_sandbox(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ferry sandbox: {e:#}");
                 ExitCode::FAILURE
             }
         },

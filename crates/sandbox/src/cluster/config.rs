@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::faults::Faults;
+use super::faults::{FaultCounts, Faults};
 use super::logs::{FileLogs, PodLogs};
 
 /// The name of the sandbox's node.
@@ -34,6 +34,8 @@ pub struct ClusterConfig {
     pub pace: Pace,
     /// What goes wrong.
     pub faults: Faults,
+    /// How often each failure fired.
+    pub fault_counts: Arc<FaultCounts>,
     /// Where container output goes.
     pub logs: Arc<dyn PodLogs>,
 }
@@ -65,6 +67,7 @@ impl ClusterConfig {
                 .map_or_else(|| PathBuf::from("qemu-img"), PathBuf::from),
             pace: Pace::default(),
             faults: Faults::default(),
+            fault_counts: Arc::default(),
             data_dir,
         }
     }

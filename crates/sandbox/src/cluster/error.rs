@@ -8,13 +8,12 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A call to the API server failed.
-    #[error("{action}: {source}")]
+    #[error("{action}: {}", describe(error))]
     Kube {
         /// What was being done (`creating PVC ns/name`).
         action: String,
         /// The client's error.
-        #[source]
-        source: kube::Error,
+        error: kube::Error,
     },
     /// A file operation failed.
     #[error("{action} ({path}): {source}")]
@@ -51,10 +50,10 @@ pub enum Error {
 
 impl Error {
     /// Wraps a client error with what was being done.
-    pub fn kube(action: impl Into<String>, source: kube::Error) -> Self {
+    pub fn kube(action: impl Into<String>, error: kube::Error) -> Self {
         Self::Kube {
             action: action.into(),
-            source,
+            error,
         }
     }
 
@@ -77,12 +76,22 @@ impl Error {
 
     /// Whether the API server answered 404 Not Found.
     pub fn is_not_found(&self) -> bool {
-        matches!(self, Self::Kube { source, .. } if is_status(source, 404))
+        matches!(self, Self::Kube { error, .. } if is_status(error, 404))
     }
 
     /// Whether the API server answered 409 Conflict (a stale write; retry at once).
     pub fn is_conflict(&self) -> bool {
-        matches!(self, Self::Kube { source, .. } if is_status(source, 409))
+        matches!(self, Self::Kube { error, .. } if is_status(error, 409))
+    }
+}
+
+/// A client error in one line: for API errors, the server's message, code and reason.
+pub fn describe(error: &kube::Error) -> String {
+    match error {
+        kube::Error::Api(status) => {
+            format!("{} ({} {})", status.message, status.code, status.reason)
+        }
+        other => other.to_string(),
     }
 }
 

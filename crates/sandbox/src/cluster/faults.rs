@@ -36,12 +36,35 @@ impl Faults {
             .max()
     }
 
-    /// Whether disk `disk` (1-based, in the appliance's order) of the VM named `vm` is
-    /// to fail.
-    pub fn disk_fails(&self, vm: &str, disk: usize) -> bool {
+    /// The failure configured for disk `disk` (1-based, in the appliance's order) of
+    /// the VM named `vm`, if any.
+    pub fn disk_failure(&self, vm: &str, disk: usize) -> Option<&DiskFailure> {
         self.disk_failures
             .iter()
-            .any(|f| f.disk == disk && glob_match(&f.vm, vm))
+            .find(|f| f.disk == disk && glob_match(&f.vm, vm))
+    }
+}
+
+/// How many times each configured disk failure has fired, so a failure limited to the
+/// first attempts lets a later Migration through.
+#[derive(Debug, Default)]
+pub struct FaultCounts(std::sync::Mutex<std::collections::HashMap<(String, usize), u32>>);
+
+impl FaultCounts {
+    /// Whether this conversion of `disk` of `vm` fails under `failure`; counts it.
+    pub fn fire(&self, failure: &DiskFailure, vm: &str, disk: usize) -> bool {
+        let mut counts = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = counts.entry((vm.to_owned(), disk)).or_insert(0);
+        match failure.times {
+            Some(limit) if *count >= limit => false,
+            _ => {
+                *count += 1;
+                true
+            }
+        }
     }
 }
 
@@ -135,20 +158,40 @@ pub struct DiskFailure {
     pub vm: String,
     /// The disk, counted from 1 in the appliance's order (virt-v2v's `disk_id`).
     pub disk: usize,
+    /// Fail only the first this many conversions (`None`: every one).
+    pub times: Option<u32>,
 }
 
 impl DiskFailure {
-    const FORM: &'static str = "VM:DISK, e.g. ferry-vmware-efi:2 (the source VM name, and the \
-                                disk number counted from 1)";
+    const FORM: &'static str = "VM:DISK or VM:DISK:TIMES, e.g. ferry-vmware-efi:2 or \
+                                ferry-vmware-efi:2:1 (the source VM name, the disk number \
+                                counted from 1, and how many conversions fail; default all)";
 
-    /// Parses `VM:DISK`.
+    /// Parses `VM:DISK` or `VM:DISK:TIMES`.
     pub fn parse(spec: &str) -> Result<Self, FaultSpecError> {
         let error = |reason: &str| FaultSpecError {
             spec: spec.to_owned(),
             reason: reason.to_owned(),
             expected: Self::FORM,
         };
-        let (vm, disk) = spec
+        let numeric = |s: &str| !s.is_empty() && s.trim().chars().all(|c| c.is_ascii_digit());
+        let (rest, times) = match spec.rsplit_once(':') {
+            Some((head, last))
+                if numeric(last) && head.rsplit_once(':').is_some_and(|(_, d)| numeric(d)) =>
+            {
+                let times: u32 = last
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|t| (1..=1_000_000).contains(t))
+                    .ok_or_else(|| {
+                        error("the number of failing conversions is not between 1 and 1000000")
+                    })?;
+                (head, Some(times))
+            }
+            _ => (spec, None),
+        };
+        let (vm, disk) = rest
             .rsplit_once(':')
             .ok_or_else(|| error("there is no ':' before the disk number"))?;
         let vm = vm.trim();
@@ -164,13 +207,18 @@ impl DiskFailure {
         Ok(Self {
             vm: vm.to_owned(),
             disk,
+            times,
         })
     }
 }
 
 impl fmt::Display for DiskFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.vm, self.disk)
+        write!(f, "{}:{}", self.vm, self.disk)?;
+        match self.times {
+            Some(times) => write!(f, ":{times}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -341,17 +389,33 @@ mod tests {
     #[test]
     fn disk_failures_parse_and_match() {
         let f = DiskFailure::parse("ferry-vmware-efi:2").unwrap();
-        assert_eq!((f.vm.as_str(), f.disk), ("ferry-vmware-efi", 2));
+        assert_eq!(
+            (f.vm.as_str(), f.disk, f.times),
+            ("ferry-vmware-efi", 2, None)
+        );
         let f2 = DiskFailure::parse("a:b:1").unwrap();
         assert_eq!(f2.vm, "a:b", "the last colon separates the disk");
+        let once = DiskFailure::parse("vm:2:1").unwrap();
+        assert_eq!(
+            (once.vm.as_str(), once.disk, once.times),
+            ("vm", 2, Some(1))
+        );
+        assert_eq!(once.to_string(), "vm:2:1");
         let faults = Faults {
-            disk_failures: vec![f],
+            disk_failures: vec![f.clone()],
             ..Faults::default()
         };
-        assert!(faults.disk_fails("ferry-vmware-efi", 2));
-        assert!(!faults.disk_fails("ferry-vmware-efi", 1));
-        assert!(!faults.disk_fails("other", 2));
-        for bad in ["", "vm", "vm:", ":1", "vm:0", "vm:x", "vm:99999"] {
+        assert!(faults.disk_failure("ferry-vmware-efi", 2).is_some());
+        assert!(faults.disk_failure("ferry-vmware-efi", 1).is_none());
+        assert!(faults.disk_failure("other", 2).is_none());
+        let counts = FaultCounts::default();
+        assert!(counts.fire(&once, "vm", 2));
+        assert!(
+            !counts.fire(&once, "vm", 2),
+            "only the first conversion fails"
+        );
+        assert!(counts.fire(&f, "ferry-vmware-efi", 2) && counts.fire(&f, "ferry-vmware-efi", 2));
+        for bad in ["", "vm", "vm:", ":1", "vm:0", "vm:x", "vm:99999", "vm:1:0"] {
             assert!(DiskFailure::parse(bad).is_err(), "{bad}");
         }
     }

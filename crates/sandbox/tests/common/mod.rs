@@ -71,6 +71,7 @@ pub fn env() -> &'static Env {
                     disk_failures: vec![DiskFailure {
                         vm: FAILING_VM.into(),
                         disk: 1,
+                        times: None,
                     }],
                     ..Faults::default()
                 };

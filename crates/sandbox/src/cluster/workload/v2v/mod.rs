@@ -279,7 +279,11 @@ async fn convert(
             .map_err(|e| format!("disk {id} ({}): {e}", disk.name))?;
         sizes.push(info.virtual_size);
         prepare_output(out, info.virtual_size).map_err(|e| format!("disk {id}: {e}"))?;
-        let fails = run.config.faults.disk_fails(vm_name, id);
+        let fails = run
+            .config
+            .faults
+            .disk_failure(vm_name, id)
+            .is_some_and(|failure| run.config.fault_counts.fire(failure, vm_name, id));
         copy_disk(
             run,
             &disk.source,

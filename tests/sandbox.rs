@@ -1,0 +1,136 @@
+//! `ferry sandbox` as a user runs it: the process starts the API server, the simulated
+//! cluster, the controllers and the OVA inventory, writes `endpoints.json` once the two
+//! Providers are Ready, serves until Ctrl-C, and resumes from its data directory.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Ferry, bounded, client, token, wait_for_file};
+use ferry_api::Provider;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, PostParams};
+use serde_json::{Value, json};
+
+const START: Duration = Duration::from_secs(300);
+
+async fn providers_ready(client: &kube::Client) {
+    let providers: Api<Provider> = Api::namespaced(client.clone(), "konveyor-forklift");
+    for name in ["host", "ova"] {
+        let provider = providers.get(name).await.unwrap();
+        let ready = provider
+            .status
+            .conditions
+            .find("Ready")
+            .is_some_and(|c| c.is_true());
+        assert!(
+            ready,
+            "Provider {name} is not Ready: {:?}",
+            provider.status.conditions
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_demo_serves_ready_providers_and_the_inventory_then_resumes() {
+    bounded(async {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("sandbox");
+        let data_arg = data.display().to_string();
+        let args = ["sandbox", "--data-dir", data_arg.as_str(), "--no-demo", "--speed", "0", "--progress", "lines"];
+        let endpoints_path = data.join("endpoints.json");
+
+        let mut ferry = Ferry::spawn(&args, dir.path());
+        wait_for_file(&mut ferry, &endpoints_path, START).await;
+        let endpoints: Value = serde_json::from_str(&std::fs::read_to_string(&endpoints_path).unwrap()).unwrap();
+        let kubeconfig = data.join("kubeconfig");
+        assert_eq!(endpoints["kubeconfig"], kubeconfig.display().to_string());
+        assert_eq!(endpoints["namespace"], "konveyor-forklift");
+        let client = client(&kubeconfig).await;
+        providers_ready(&client).await;
+
+        // The inventory serves the catalog's VMs with Forklift's routes.
+        let inventory = endpoints["inventory"].as_str().unwrap().to_owned();
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        let bearer = format!("Bearer {}", token(&kubeconfig));
+        let providers: Value = http
+            .get(format!("{inventory}/providers?detail=1"))
+            .header("Authorization", &bearer)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let ova = providers["ova"].as_array().expect("OVA providers listed");
+        let uid = ova[0]["uid"].as_str().unwrap().to_owned();
+        let vms: Value = http
+            .get(format!("{inventory}/providers/ova/{uid}/vms"))
+            .header("Authorization", &bearer)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let names: Vec<&str> = vms.as_array().unwrap().iter().filter_map(|vm| vm["name"].as_str()).collect();
+        for sample in ["ferry-vmware-efi", "ferry-virtualbox-bios", "ferry-plain", "ferry-ovirt"] {
+            assert!(names.contains(&sample), "{sample} missing from {names:?}");
+        }
+        let unauthenticated = http.get(format!("{inventory}/providers")).send().await.unwrap();
+        assert_eq!(unauthenticated.status().as_u16(), 401);
+
+        // Something to find again after a restart.
+        let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+        let marker: ConfigMap = serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "ConfigMap", "metadata": { "name": "marker" }, "data": { "run": "1" },
+        }))
+        .unwrap();
+        cms.create(&PostParams::default(), &marker).await.unwrap();
+        assert!(ferry.interrupt().await, "Ctrl-C ends the sandbox cleanly:\n{}", ferry.output());
+        assert!(ferry.output().contains("kubectl --kubeconfig"), "{}", ferry.output());
+
+        // A second run on the same directory resumes: same API server, same objects.
+        std::fs::remove_file(&endpoints_path).unwrap();
+        let mut again = Ferry::spawn(&args, dir.path());
+        wait_for_file(&mut again, &endpoints_path, START).await;
+        let resumed: Value = serde_json::from_str(&std::fs::read_to_string(&endpoints_path).unwrap()).unwrap();
+        assert_eq!(resumed["apiserver"], endpoints["apiserver"], "the API server keeps its address");
+        let client = common::client(&kubeconfig).await;
+        let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+        let found = cms.get("marker").await.unwrap();
+        assert_eq!(found.data.unwrap().get("run").map(String::as_str), Some("1"));
+        providers_ready(&client).await;
+        assert!(again.interrupt().await, "{}", again.output());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_flags_are_refused_with_what_to_write() {
+    bounded(async {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("sandbox").display().to_string();
+        for (flag, value, expected) in [
+            ("--fail-disk", "no-disk-number", "VM:DISK"),
+            ("--delay", "node/x=1", "KIND/NAME=SECONDS"),
+            ("--api-error-rate", "2", "between 0 and 1"),
+            ("--progress", "fancy", "bars, lines or quiet"),
+        ] {
+            let mut ferry =
+                Ferry::spawn(&["sandbox", "--data-dir", &data, flag, value], dir.path());
+            assert!(
+                !ferry.wait(Duration::from_secs(60)).await,
+                "{flag} {value} is refused"
+            );
+            let output = ferry.output();
+            assert!(output.contains(expected), "{flag} {value}: {output}");
+        }
+        assert!(
+            !dir.path().join("sandbox").join("kubeconfig").exists(),
+            "nothing started"
+        );
+    })
+    .await;
+}
