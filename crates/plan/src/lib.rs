@@ -8,6 +8,11 @@
 //! ```
 //!
 //! Modules:
+//! - [`reconcile`]: the entry point the manager calls ([`reconcile::reconcile`] with a
+//!   [`reconcile::Context`]); [`watch`]: which changes wake which plan;
+//! - [`observe`] (reads), [`apply`] (writes destination objects), [`status`] (writes the
+//!   Plan status), [`events`] (Events from status changes), [`http`] (conversion pod
+//!   calls), [`orphans`] (cleanup after a Plan is deleted);
 //! - [`pass`]: one reconcile over a snapshot (skip, validate, archive, stage, execute);
 //! - [`validate`]: every plan condition of the validation catalogue, from an
 //!   [`observe::Observed`] snapshot;
@@ -21,17 +26,25 @@
 //! - [`settings`]: the global settings the controller reads, with upstream's names.
 
 pub mod adapter;
+pub mod apply;
 pub mod conditions;
+pub mod events;
 pub mod execute;
+pub mod http;
 pub mod kubevirt;
 pub mod mac;
 pub mod names;
 pub mod network;
 pub mod observe;
+pub mod orphans;
 pub mod pass;
 pub mod quantity;
+pub mod reconcile;
 pub mod settings;
+pub mod status;
 pub mod template;
 pub mod validate;
+pub mod watch;
 
+pub use reconcile::{Context, ErrorClass, ReconcileError, Reconciled, reconcile};
 pub use settings::Settings;

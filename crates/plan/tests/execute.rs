@@ -557,7 +557,10 @@ async fn a_blocker_fails_the_run_after_the_grace_period() {
     );
     let vm = h.vm("vm-1");
     assert!(vm.conditions.has(&[types::FAILED]));
-    assert_eq!(vm.error.as_ref().unwrap().reasons, std::slice::from_ref(&failed.message));
+    assert_eq!(
+        vm.error.as_ref().unwrap().reasons,
+        std::slice::from_ref(&failed.message)
+    );
 }
 
 /// Conformance case 47, Ferry's way: the in-flight limit holds within a pass.

@@ -1,7 +1,12 @@
 //! `Observed`: one snapshot of everything a plan's reconcile reads, loaded up front so
 //! validation and execution are pure functions of it.
 //!
-//! [`Observed`] is plain data; tests build it by hand.
+//! [`Observed`] is plain data; tests build it by hand, and [`load`] reads it from the
+//! API server.
+
+pub mod load;
+
+pub use load::{Inventories, LoadError, Reader, load, read_plan};
 
 use crate::mac::DestinationVm;
 use ferry_api::destination::{DataVolume, NetworkAttachmentDefinition, VirtualMachine};

@@ -1,0 +1,574 @@
+//! [`KubeApply`]: performs the engine's actions against the API server, the only writer
+//! of destination objects, and records each outcome in the [`Observed`] snapshot so the
+//! next decision of the same reconcile sees it.
+//!
+//! Every action is idempotent, so a controller killed at any instant and restarted
+//! repeats nothing twice:
+//! - a create of a named object that already exists counts as created (the existing
+//!   object is read and recorded); objects with `generateName` are only asked for when
+//!   no object with their labels exists, and [`crate::observe::load`] reads every object
+//!   labelled with the plan's UID before the first decision;
+//! - a delete of an object that is gone counts as deleted;
+//! - patches are JSON merge patches (idempotent by nature);
+//! - source operations and pod calls never fail the apply: their failures are answers
+//!   the engine turns into step errors (or asks again later).
+
+use crate::adapter::{Adapters, SourceClient};
+use crate::execute::Apply;
+use crate::execute::action::{
+    Action, HttpRequest, Kind, Object, Propagation, SourceAnswer, SourceOp,
+};
+use crate::http::PodHttp;
+use crate::observe::{DestinationVmInfo, Observed};
+use ferry_api::ObjectMeta;
+use ferry_api::Ref;
+use futures::future::BoxFuture;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::core::{ClusterResourceScope, NamespaceResourceScope};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::fmt::Debug;
+use std::sync::Arc;
+
+/// An action the API server refused.
+#[derive(Debug, thiserror::Error)]
+#[error("{action}: {source}")]
+pub struct ApplyError {
+    /// What was being done (`create Pod ns/name…`).
+    pub action: String,
+    /// The API error.
+    #[source]
+    pub source: kube::Error,
+}
+
+impl ApplyError {
+    /// Whether the write lost an optimistic-concurrency race (HTTP 409 Conflict).
+    pub fn is_conflict(&self) -> bool {
+        matches!(&self.source, kube::Error::Api(status) if status.code == 409)
+    }
+}
+
+/// An object kind `apply` writes.
+trait Writable:
+    kube::Resource<DynamicType = ()>
+    + Clone
+    + Serialize
+    + DeserializeOwned
+    + Debug
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<K> Writable for K where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + Serialize
+        + DeserializeOwned
+        + Debug
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+fn status_code(error: &kube::Error) -> Option<u16> {
+    match error {
+        kube::Error::Api(status) => Some(status.code),
+        _ => None,
+    }
+}
+
+fn named(meta: &ObjectMeta) -> Option<&str> {
+    meta.name.as_deref().filter(|name| !name.is_empty())
+}
+
+/// Creates a namespaced object; a named one that exists already is read instead.
+async fn create_in<K>(client: &kube::Client, object: &K) -> Result<K, kube::Error>
+where
+    K: Writable + kube::Resource<Scope = NamespaceResourceScope>,
+{
+    let namespace = object.meta().namespace.clone().unwrap_or_default();
+    let api: Api<K> = Api::namespaced(client.clone(), &namespace);
+    match api.create(&PostParams::default(), object).await {
+        Ok(created) => Ok(created),
+        Err(error) => match (status_code(&error), named(object.meta())) {
+            (Some(409), Some(name)) => api.get(name).await,
+            _ => Err(error),
+        },
+    }
+}
+
+/// Creates a cluster-scoped object; a named one that exists already is read instead.
+async fn create_cluster<K>(client: &kube::Client, object: &K) -> Result<K, kube::Error>
+where
+    K: Writable + kube::Resource<Scope = ClusterResourceScope>,
+{
+    let api: Api<K> = Api::all(client.clone());
+    match api.create(&PostParams::default(), object).await {
+        Ok(created) => Ok(created),
+        Err(error) => match (status_code(&error), named(object.meta())) {
+            (Some(409), Some(name)) => api.get(name).await,
+            _ => Err(error),
+        },
+    }
+}
+
+/// Replaces a namespaced object: the current one's `resourceVersion` is taken, so a
+/// replace never fails on a stale read; it creates the object when it is gone.
+async fn update_in<K>(client: &kube::Client, object: &K) -> Result<K, kube::Error>
+where
+    K: Writable + kube::Resource<Scope = NamespaceResourceScope>,
+{
+    let namespace = object.meta().namespace.clone().unwrap_or_default();
+    let name = object.meta().name.clone().unwrap_or_default();
+    let api: Api<K> = Api::namespaced(client.clone(), &namespace);
+    match api.get_opt(&name).await? {
+        Some(current) => {
+            let mut replacement = object.clone();
+            replacement.meta_mut().resource_version = current.meta().resource_version.clone();
+            replacement.meta_mut().uid = current.meta().uid.clone();
+            api.replace(&name, &PostParams::default(), &replacement)
+                .await
+        }
+        None => api.create(&PostParams::default(), object).await,
+    }
+}
+
+fn delete_params(propagation: Option<Propagation>) -> DeleteParams {
+    match propagation {
+        Some(Propagation::Foreground) => DeleteParams::foreground(),
+        Some(Propagation::Background) => DeleteParams::background(),
+        None => DeleteParams::default(),
+    }
+}
+
+async fn delete_in<K>(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    propagation: Option<Propagation>,
+) -> Result<(), kube::Error>
+where
+    K: Writable + kube::Resource<Scope = NamespaceResourceScope>,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), namespace);
+    match api.delete(name, &delete_params(propagation)).await {
+        Ok(_) => Ok(()),
+        Err(error) if status_code(&error) == Some(404) => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+async fn delete_cluster<K>(
+    client: &kube::Client,
+    name: &str,
+    propagation: Option<Propagation>,
+) -> Result<(), kube::Error>
+where
+    K: Writable + kube::Resource<Scope = ClusterResourceScope>,
+{
+    let api: Api<K> = Api::all(client.clone());
+    match api.delete(name, &delete_params(propagation)).await {
+        Ok(_) => Ok(()),
+        Err(error) if status_code(&error) == Some(404) => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+async fn patch_in<K>(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    patch: &serde_json::Value,
+) -> Result<Option<K>, kube::Error>
+where
+    K: Writable + kube::Resource<Scope = NamespaceResourceScope>,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), namespace);
+    match api
+        .patch(name, &PatchParams::default(), &Patch::Merge(patch))
+        .await
+    {
+        Ok(patched) => Ok(Some(patched)),
+        Err(error) if status_code(&error) == Some(404) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+async fn patch_cluster<K>(
+    client: &kube::Client,
+    name: &str,
+    patch: &serde_json::Value,
+) -> Result<Option<K>, kube::Error>
+where
+    K: Writable + kube::Resource<Scope = ClusterResourceScope>,
+{
+    let api: Api<K> = Api::all(client.clone());
+    match api
+        .patch(name, &PatchParams::default(), &Patch::Merge(patch))
+        .await
+    {
+        Ok(patched) => Ok(Some(patched)),
+        Err(error) if status_code(&error) == Some(404) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// Puts `object` in `items`, replacing the one with its namespace and name.
+fn upsert<K: kube::Resource>(items: &mut Vec<K>, object: K) {
+    let key = |o: &K| (o.meta().namespace.clone(), o.meta().name.clone());
+    let wanted = key(&object);
+    match items.iter_mut().find(|o| key(o) == wanted) {
+        Some(slot) => *slot = object,
+        None => items.push(object),
+    }
+}
+
+/// Removes the object with `namespace` (`""`: any) and `name` from `items`.
+fn remove<K: kube::Resource>(items: &mut Vec<K>, namespace: &str, name: &str) {
+    items.retain(|o| {
+        !(o.meta().name.as_deref() == Some(name)
+            && (namespace.is_empty() || o.meta().namespace.as_deref() == Some(namespace)))
+    });
+}
+
+/// Records an object the server returned.
+fn record(observed: &mut Observed, object: Object) {
+    let objects = &mut observed.objects;
+    match object {
+        Object::Namespace(o) => observed.target_namespace = Some(o),
+        Object::Secret(o) => upsert(&mut objects.secrets, o),
+        Object::ConfigMap(o) => upsert(&mut objects.config_maps, o),
+        Object::DataVolume(o) => upsert(&mut objects.data_volumes, o),
+        Object::PersistentVolume(o) => upsert(&mut objects.pvs, o),
+        Object::PersistentVolumeClaim(o) => upsert(&mut objects.pvcs, o),
+        Object::Pod(o) => upsert(&mut objects.pods, o),
+        Object::Job(o) => upsert(&mut objects.jobs, o),
+        Object::Conversion(o) => upsert(&mut objects.conversions, o),
+        Object::VirtualMachine(o) => {
+            let info = DestinationVmInfo::of(&o);
+            observed
+                .destination_vms
+                .retain(|d| !(d.vm.name == info.vm.name && d.vm.namespace == info.vm.namespace));
+            observed.destination_vms.push(info);
+            upsert(&mut objects.vms, o);
+        }
+    }
+}
+
+fn forget(observed: &mut Observed, kind: Kind, namespace: &str, name: &str) {
+    let objects = &mut observed.objects;
+    match kind {
+        Kind::Namespace => {
+            if observed
+                .target_namespace
+                .as_ref()
+                .is_some_and(|ns| ns.metadata.name.as_deref() == Some(name))
+            {
+                observed.target_namespace = None;
+            }
+        }
+        Kind::Secret => remove(&mut objects.secrets, namespace, name),
+        Kind::ConfigMap => remove(&mut objects.config_maps, namespace, name),
+        Kind::DataVolume => remove(&mut objects.data_volumes, namespace, name),
+        Kind::PersistentVolume => remove(&mut objects.pvs, "", name),
+        Kind::PersistentVolumeClaim => remove(&mut objects.pvcs, namespace, name),
+        Kind::Pod => remove(&mut objects.pods, namespace, name),
+        Kind::Job => remove(&mut objects.jobs, namespace, name),
+        Kind::Conversion => remove(&mut objects.conversions, namespace, name),
+        Kind::VirtualMachine => {
+            remove(&mut objects.vms, namespace, name);
+            observed
+                .destination_vms
+                .retain(|d| !(d.vm.name == name && d.vm.namespace == namespace));
+        }
+    }
+}
+
+/// Applies actions with a `kube::Client`.
+pub struct KubeApply<'a> {
+    client: kube::Client,
+    adapters: &'a Adapters,
+    pods: &'a dyn PodHttp,
+    source: Option<Result<Arc<dyn SourceClient>, String>>,
+}
+
+impl<'a> KubeApply<'a> {
+    /// An applier writing through `client`, acting on the source through the adapter of
+    /// the plan's source provider, and calling pods through `pods`.
+    pub fn new(client: kube::Client, adapters: &'a Adapters, pods: &'a dyn PodHttp) -> Self {
+        Self {
+            client,
+            adapters,
+            pods,
+            source: None,
+        }
+    }
+
+    fn source_client(&mut self, observed: &Observed) -> Result<Arc<dyn SourceClient>, String> {
+        if let Some(built) = &self.source {
+            return built.clone();
+        }
+        let built = match observed.source.found() {
+            None => Err("the source provider is not found".to_string()),
+            Some(provider) => match self.adapters.get(provider) {
+                None => Err(format!(
+                    "no adapter for provider type '{}'",
+                    provider.type_name()
+                )),
+                Some(adapter) => adapter
+                    .source_client(provider, observed.source_secret.as_ref())
+                    .map_err(|error| error.to_string()),
+            },
+        };
+        self.source = Some(built.clone());
+        built
+    }
+
+    async fn source(&mut self, vm: &Ref, op: SourceOp, observed: &Observed) -> SourceAnswer {
+        let client = match self.source_client(observed) {
+            Ok(client) => client,
+            Err(reason) => return SourceAnswer::Failed(reason),
+        };
+        let result = match op {
+            SourceOp::PowerState => client
+                .power_state(vm)
+                .await
+                .map(|state| SourceAnswer::PowerState(state.as_str().to_string())),
+            SourceOp::PowerOff => client.power_off(vm).await.map(|()| SourceAnswer::Done),
+            SourceOp::PowerOn => client.power_on(vm).await.map(|()| SourceAnswer::Done),
+            SourceOp::PoweredOff => client.powered_off(vm).await.map(SourceAnswer::PoweredOff),
+        };
+        result.unwrap_or_else(|error| SourceAnswer::Failed(error.to_string()))
+    }
+
+    async fn create(&self, object: &Object) -> Result<Object, kube::Error> {
+        let client = &self.client;
+        Ok(match object {
+            Object::Namespace(o) => Object::Namespace(create_cluster(client, o).await?),
+            Object::Secret(o) => Object::Secret(create_in(client, o).await?),
+            Object::ConfigMap(o) => Object::ConfigMap(create_in(client, o).await?),
+            Object::DataVolume(o) => Object::DataVolume(create_in(client, o).await?),
+            Object::PersistentVolume(o) => {
+                Object::PersistentVolume(create_cluster(client, o).await?)
+            }
+            Object::PersistentVolumeClaim(o) => {
+                Object::PersistentVolumeClaim(create_in(client, o).await?)
+            }
+            Object::Pod(o) => Object::Pod(create_in(client, o).await?),
+            Object::Job(o) => Object::Job(create_in(client, o).await?),
+            Object::Conversion(o) => Object::Conversion(create_in(client, o).await?),
+            Object::VirtualMachine(o) => Object::VirtualMachine(create_in(client, o).await?),
+        })
+    }
+
+    async fn update(&self, object: &Object) -> Result<Object, kube::Error> {
+        let client = &self.client;
+        Ok(match object {
+            Object::Namespace(o) => {
+                let api: Api<_> = Api::all(client.clone());
+                let name = o.metadata.name.clone().unwrap_or_default();
+                Object::Namespace(
+                    api.patch(&name, &PatchParams::default(), &Patch::Merge(o))
+                        .await?,
+                )
+            }
+            Object::PersistentVolume(o) => {
+                let api: Api<_> = Api::all(client.clone());
+                let name = o.metadata.name.clone().unwrap_or_default();
+                Object::PersistentVolume(
+                    api.patch(&name, &PatchParams::default(), &Patch::Merge(o))
+                        .await?,
+                )
+            }
+            Object::Secret(o) => Object::Secret(update_in(client, o).await?),
+            Object::ConfigMap(o) => Object::ConfigMap(update_in(client, o).await?),
+            Object::DataVolume(o) => Object::DataVolume(update_in(client, o).await?),
+            Object::PersistentVolumeClaim(o) => {
+                Object::PersistentVolumeClaim(update_in(client, o).await?)
+            }
+            Object::Pod(o) => Object::Pod(update_in(client, o).await?),
+            Object::Job(o) => Object::Job(update_in(client, o).await?),
+            Object::Conversion(o) => Object::Conversion(update_in(client, o).await?),
+            Object::VirtualMachine(o) => Object::VirtualMachine(update_in(client, o).await?),
+        })
+    }
+
+    async fn patch(
+        &self,
+        kind: Kind,
+        namespace: &str,
+        name: &str,
+        patch: &serde_json::Value,
+    ) -> Result<Option<Object>, kube::Error> {
+        let client = &self.client;
+        Ok(match kind {
+            Kind::Namespace => patch_cluster(client, name, patch)
+                .await?
+                .map(Object::Namespace),
+            Kind::PersistentVolume => patch_cluster(client, name, patch)
+                .await?
+                .map(Object::PersistentVolume),
+            Kind::Secret => patch_in(client, namespace, name, patch)
+                .await?
+                .map(Object::Secret),
+            Kind::ConfigMap => patch_in(client, namespace, name, patch)
+                .await?
+                .map(Object::ConfigMap),
+            Kind::DataVolume => patch_in(client, namespace, name, patch)
+                .await?
+                .map(Object::DataVolume),
+            Kind::PersistentVolumeClaim => patch_in(client, namespace, name, patch)
+                .await?
+                .map(Object::PersistentVolumeClaim),
+            Kind::Pod => patch_in(client, namespace, name, patch)
+                .await?
+                .map(Object::Pod),
+            Kind::Job => patch_in(client, namespace, name, patch)
+                .await?
+                .map(Object::Job),
+            Kind::Conversion => patch_in(client, namespace, name, patch)
+                .await?
+                .map(Object::Conversion),
+            Kind::VirtualMachine => patch_in(client, namespace, name, patch)
+                .await?
+                .map(Object::VirtualMachine),
+        })
+    }
+
+    async fn delete(
+        &self,
+        kind: Kind,
+        namespace: &str,
+        name: &str,
+        propagation: Option<Propagation>,
+    ) -> Result<(), kube::Error> {
+        use ferry_api::destination::{DataVolume, VirtualMachine};
+        use ferry_api::k8s_openapi::api::batch::v1::Job;
+        use ferry_api::k8s_openapi::api::core::v1::{
+            ConfigMap, Namespace, PersistentVolume, PersistentVolumeClaim, Pod, Secret,
+        };
+        let client = &self.client;
+        match kind {
+            Kind::Namespace => delete_cluster::<Namespace>(client, name, propagation).await,
+            Kind::PersistentVolume => {
+                delete_cluster::<PersistentVolume>(client, name, propagation).await
+            }
+            Kind::Secret => delete_in::<Secret>(client, namespace, name, propagation).await,
+            Kind::ConfigMap => delete_in::<ConfigMap>(client, namespace, name, propagation).await,
+            Kind::DataVolume => delete_in::<DataVolume>(client, namespace, name, propagation).await,
+            Kind::PersistentVolumeClaim => {
+                delete_in::<PersistentVolumeClaim>(client, namespace, name, propagation).await
+            }
+            Kind::Pod => delete_in::<Pod>(client, namespace, name, propagation).await,
+            Kind::Job => delete_in::<Job>(client, namespace, name, propagation).await,
+            Kind::Conversion => {
+                delete_in::<ferry_api::Conversion>(client, namespace, name, propagation).await
+            }
+            Kind::VirtualMachine => {
+                delete_in::<VirtualMachine>(client, namespace, name, propagation).await
+            }
+        }
+    }
+
+    async fn apply_one(
+        &mut self,
+        action: &Action,
+        observed: &mut Observed,
+    ) -> Result<(), ApplyError> {
+        let failed = |source: kube::Error| ApplyError {
+            action: describe(action),
+            source,
+        };
+        match action {
+            Action::Create(object) => {
+                let created = self.create(object).await.map_err(failed)?;
+                tracing::debug!(object = %created.describe(), "created");
+                record(observed, created);
+            }
+            Action::Update(object) => {
+                let updated = self.update(object).await.map_err(failed)?;
+                record(observed, updated);
+            }
+            Action::Patch {
+                kind,
+                namespace,
+                name,
+                patch,
+            } => match self
+                .patch(*kind, namespace, name, patch)
+                .await
+                .map_err(failed)?
+            {
+                Some(patched) => record(observed, patched),
+                None => forget(observed, *kind, namespace, name),
+            },
+            Action::Delete {
+                kind,
+                namespace,
+                name,
+                propagation,
+            } => {
+                self.delete(*kind, namespace, name, *propagation)
+                    .await
+                    .map_err(failed)?;
+                tracing::debug!(%kind, namespace, name, "deleted");
+                forget(observed, *kind, namespace, name);
+            }
+            Action::Source { vm, op } => {
+                let answer = self.source(vm, *op, observed).await;
+                observed.results.source.insert((vm.id.clone(), *op), answer);
+            }
+            Action::Http(request) => {
+                let answer = self.call(request).await;
+                observed.results.http.insert(request.clone(), answer);
+            }
+        }
+        Ok(())
+    }
+
+    async fn call(&self, request: &HttpRequest) -> crate::execute::action::HttpAnswer {
+        self.pods.call(request).await
+    }
+}
+
+/// A short description of an action, for errors and logs (no object contents).
+pub fn describe(action: &Action) -> String {
+    match action {
+        Action::Create(object) => format!("create {}", object.describe()),
+        Action::Update(object) => format!("update {}", object.describe()),
+        Action::Patch {
+            kind,
+            namespace,
+            name,
+            ..
+        } => format!("patch {kind} {namespace}/{name}"),
+        Action::Delete {
+            kind,
+            namespace,
+            name,
+            ..
+        } => format!("delete {kind} {namespace}/{name}"),
+        Action::Source { vm, op } => format!("{op:?} source VM {}", vm.id),
+        Action::Http(request) => format!("{:?} {}", request.method, request.url),
+    }
+}
+
+impl Apply for KubeApply<'_> {
+    type Error = ApplyError;
+
+    fn apply<'b>(
+        &'b mut self,
+        actions: &'b [Action],
+        observed: &'b mut Observed,
+    ) -> BoxFuture<'b, Result<(), ApplyError>> {
+        Box::pin(async move {
+            for action in actions {
+                self.apply_one(action, observed).await?;
+            }
+            Ok(())
+        })
+    }
+}
