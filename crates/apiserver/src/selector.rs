@@ -37,8 +37,9 @@ pub struct Requirement {
 }
 
 impl Requirement {
-    fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        let v = labels.get(&self.key);
+    fn matches(&self, labels: &dyn Fn(&str) -> Option<String>) -> bool {
+        let v = labels(&self.key);
+        let v = v.as_ref();
         match self.op {
             LabelOp::Equals | LabelOp::In => v.is_some_and(|v| self.values.contains(v)),
             LabelOp::NotEquals | LabelOp::NotIn => v.is_none_or(|v| !self.values.contains(v)),
@@ -74,9 +75,14 @@ impl LabelSelector {
         self.requirements.is_empty()
     }
 
-    /// Whether `labels` satisfy every requirement.
+    /// Whether labels (looked up through `get`) satisfy every requirement.
+    pub fn matches_with(&self, get: &dyn Fn(&str) -> Option<String>) -> bool {
+        self.requirements.iter().all(|r| r.matches(get))
+    }
+
+    /// Whether a label map satisfies every requirement.
     pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        self.requirements.iter().all(|r| r.matches(labels))
+        self.matches_with(&|k| labels.get(k).cloned())
     }
 
     /// Parses the `labelSelector` query parameter.

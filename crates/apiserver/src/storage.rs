@@ -119,7 +119,8 @@ impl RedbBackend {
     /// Opens (or creates) the database file at `path`.
     pub fn open(path: &Path) -> Result<Self, StorageError> {
         let db = redb::Database::builder()
-            .set_cache_size(64 * 1024 * 1024)
+            // Objects are served from memory; the cache only helps commits.
+            .set_cache_size(16 * 1024 * 1024)
             .create(path)
             .map_err(|e| match e {
                 redb::DatabaseError::DatabaseAlreadyOpen => StorageError::InUse(path.to_path_buf()),

@@ -126,13 +126,49 @@ struct Lite {
     metadata: LiteMeta,
 }
 
+/// An object's labels, sorted by key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Labels(Vec<(Box<str>, Box<str>)>);
+
+impl Labels {
+    /// The value of label `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .binary_search_by(|(k, _)| (**k).cmp(key))
+            .ok()
+            .map(|i| &*self.0[i].1)
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<BTreeMap<String, String>> for Labels {
+    fn from(m: BTreeMap<String, String>) -> Self {
+        Self(
+            m.into_iter()
+                .map(|(k, v)| (k.into_boxed_str(), v.into_boxed_str()))
+                .collect(),
+        )
+    }
+}
+
+impl std::ops::Index<&str> for Labels {
+    type Output = str;
+    fn index(&self, key: &str) -> &str {
+        self.get(key).unwrap_or_default()
+    }
+}
+
 /// What the store indexes about an object without parsing it again.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct IndexMeta {
     /// `metadata.uid`.
     pub uid: String,
-    /// `metadata.labels`.
-    pub labels: BTreeMap<String, String>,
+    /// `metadata.labels`, sorted by key (a small vector: most objects carry few).
+    pub labels: Labels,
     /// `metadata.ownerReferences`.
     pub owners: Vec<OwnerRef>,
     /// `metadata.finalizers`.
@@ -145,7 +181,7 @@ impl IndexMeta {
     fn from_lite(m: LiteMeta) -> Self {
         Self {
             uid: m.uid,
-            labels: m.labels.unwrap_or_default(),
+            labels: m.labels.unwrap_or_default().into(),
             owners: m.owner_references.unwrap_or_default(),
             finalizers: m.finalizers.unwrap_or_default(),
             deleting: m.deletion_timestamp.is_some(),
@@ -258,7 +294,6 @@ struct State {
     /// Floor for resources that have no state yet.
     base_floor: u64,
     types: HashMap<GroupResource, TypeState>,
-    by_uid: HashMap<String, ObjectKey>,
     dependents: HashMap<String, BTreeSet<ObjectKey>>,
 }
 
@@ -272,9 +307,6 @@ impl State {
     }
 
     fn index(&mut self, key: &ObjectKey, obj: &StoredObject) {
-        if !obj.meta.uid.is_empty() {
-            self.by_uid.insert(obj.meta.uid.clone(), key.clone());
-        }
         for o in &obj.meta.owners {
             self.dependents
                 .entry(o.uid.clone())
@@ -284,9 +316,6 @@ impl State {
     }
 
     fn unindex(&mut self, key: &ObjectKey, obj: &StoredObject) {
-        if self.by_uid.get(&obj.meta.uid) == Some(key) {
-            self.by_uid.remove(&obj.meta.uid);
-        }
         for o in &obj.meta.owners {
             if let Some(set) = self.dependents.get_mut(&o.uid) {
                 set.remove(key);
@@ -424,6 +453,7 @@ struct Inner {
     subscribers: Mutex<Vec<mpsc::UnboundedSender<Arc<Event>>>>,
     config: StoreConfig,
     backend_name: String,
+    committer: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 /// The object store; cheap to clone (a handle).
@@ -515,16 +545,33 @@ impl Store {
             subscribers: Mutex::new(Vec::new()),
             backend_name: backend.describe(),
             config,
+            committer: Mutex::new(None),
         });
         let weak = Arc::downgrade(&inner);
-        std::thread::Builder::new()
+        let handle = std::thread::Builder::new()
             .name("apiserver-commit".into())
             .spawn(move || commit_loop(jobs_rx, backend, weak))
             .map_err(|e| StorageError::Corrupt {
                 key: String::new(),
                 reason: format!("cannot start the commit thread: {e}"),
             })?;
+        *lock(&inner.committer) = Some(handle);
         Ok((Self { inner }, skipped))
+    }
+
+    /// Stops accepting writes, lets the commit thread finish what is queued and
+    /// closes the backend (releasing the database file). Blocks until done.
+    pub fn close(&self) {
+        {
+            let mut w = lock(&self.inner.writer);
+            w.failed = Some("the server is shutting down".into());
+            let (dead, _) = std::sync::mpsc::channel();
+            w.jobs = dead;
+        }
+        let handle = lock(&self.inner.committer).take();
+        if let Some(h) = handle {
+            let _ = h.join();
+        }
     }
 
     /// The newest committed resourceVersion.
@@ -563,11 +610,6 @@ impl Store {
         }
         drop(w);
         self.get(key)
-    }
-
-    /// The key of the object with this UID, if it exists.
-    pub fn key_of_uid(&self, uid: &str) -> Option<ObjectKey> {
-        read(&self.inner.state).by_uid.get(uid).cloned()
     }
 
     /// Keys of objects that name `owner_uid` in their ownerReferences.
@@ -987,7 +1029,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(b.rv, 2);
-        assert_eq!(s.get(&k).unwrap().meta.labels["app"], "y");
+        assert_eq!(s.get(&k).unwrap().meta.labels.get("app"), Some("y"));
         assert_eq!(s.current_rv(), 2);
     }
 
@@ -1027,7 +1069,7 @@ mod tests {
             })
             .collect();
         assert_eq!(names, ["a", "b"]);
-        assert_eq!(page.items[1].meta.labels["app"], "1");
+        assert_eq!(page.items[1].meta.labels.get("app"), Some("1"));
         assert_eq!(page.next, Some(("default".into(), "b".into())));
         assert_eq!(page.remaining, Some(1));
         s.compact();
@@ -1100,6 +1142,6 @@ mod tests {
         assert_eq!(s.current_rv(), 3);
         assert!(s.get(&ObjectKey::new(&gr(), "default", "a")).is_some());
         assert!(s.get(&ObjectKey::new(&gr(), "default", "b")).is_none());
-        assert_eq!(s.key_of_uid("uid-a").unwrap().name, "a");
+        assert_eq!(s.dependents_of("uid-a"), Vec::new());
     }
 }

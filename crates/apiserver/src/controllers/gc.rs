@@ -284,7 +284,7 @@ fn work_for_event(api: &Api, ev: &crate::store::Event, out: &mut BTreeSet<Work>)
             }
             // Owners waiting for this dependent may now be released.
             for r in &ev.object.meta.owners {
-                if let Some(k) = api.store.key_of_uid(&r.uid) {
+                if let (OwnerState::Waiting, Some(k)) = owner_state(api, &ev.key, r) {
                     out.insert(Work::Foreground(k));
                 }
             }

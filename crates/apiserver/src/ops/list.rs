@@ -169,7 +169,8 @@ impl Api {
         fields: &FieldSelector,
         obj: &StoredObject,
     ) -> bool {
-        if !labels.matches(&obj.meta.labels) {
+        if !labels.is_empty() && !labels.matches_with(&|k| obj.meta.labels.get(k).map(String::from))
+        {
             return false;
         }
         if fields.is_empty() {

@@ -690,6 +690,9 @@ impl RunningApiServer {
         if let Some(s) = self.server.take() {
             let _ = tokio::time::timeout(Duration::from_secs(5), s).await;
         }
+        // Release the database so the same data directory can be opened again.
+        let store = self.api.store.clone();
+        let _ = tokio::task::spawn_blocking(move || store.close()).await;
         if let Some(t) = self.temp.take() {
             let _ = std::fs::remove_dir_all(t);
         }
