@@ -26,6 +26,9 @@ enum Command {
     /// pods, Ferry's controllers and an OVA inventory; migrates sample VMs with live
     /// progress, then serves for kubectl until Ctrl-C.
     Sandbox(SandboxArgs),
+    /// Run the embedded Kubernetes-compatible API server standalone; prints the
+    /// path of the kubeconfig it writes (mode 0600) for kubectl and controllers.
+    Apiserver(ApiserverArgs),
 }
 
 /// Options of `ferry controller`.
@@ -168,6 +171,41 @@ fn run_sandbox(args: SandboxArgs) -> anyhow::Result<()> {
     })
 }
 
+/// Options of `ferry apiserver`.
+#[derive(Debug, clap::Args)]
+struct ApiserverArgs {
+    /// Where objects are stored (db.redb) and the kubeconfig (mode 0600) is written.
+    #[arg(long, value_name = "DIR", default_value = ".ferry/apiserver")]
+    data_dir: std::path::PathBuf,
+    /// Address to listen on (HTTPS with a self-signed CA the kubeconfig carries).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:6443")]
+    listen: String,
+    /// Keep objects in memory only (the kubeconfig still goes to the data directory).
+    #[arg(long)]
+    in_memory: bool,
+}
+
+fn run_apiserver(args: ApiserverArgs) -> anyhow::Result<()> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(ferry_apiserver::run_standalone(
+        ferry_apiserver::Standalone {
+            data_dir: args.data_dir,
+            listen: args.listen,
+            in_memory: args.in_memory,
+        },
+    ))?;
+    Ok(())
+}
+
 /// Parse the command line and run the chosen subcommand.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
@@ -205,5 +243,12 @@ pub fn run() -> ExitCode {
                 }
             }
         }
+        Command::Apiserver(args) => match run_apiserver(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ferry apiserver: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }

@@ -117,7 +117,12 @@ impl std::fmt::Debug for RedbBackend {
 
 impl RedbBackend {
     /// Opens (or creates) the database file at `path`.
+    /// The file holds Secrets, so it is created (and kept) readable by its owner only.
     pub fn open(path: &Path) -> Result<Self, StorageError> {
+        restrict_to_owner(path).map_err(|source| StorageError::Open {
+            path: path.to_path_buf(),
+            source: redb::Error::Io(source),
+        })?;
         let db = redb::Database::builder()
             // Objects are served from memory; the cache only helps commits.
             .set_cache_size(16 * 1024 * 1024)
@@ -141,6 +146,25 @@ impl RedbBackend {
             path: path.to_path_buf(),
         })
     }
+}
+
+/// Creates `path` with mode 0600 if it is missing, and narrows it to 0600 if not.
+#[cfg(unix)]
+fn restrict_to_owner(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+}
+
+/// Elsewhere the platform's defaults apply.
+#[cfg(not(unix))]
+fn restrict_to_owner(_path: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 impl Backend for RedbBackend {
@@ -225,6 +249,12 @@ mod tests {
                 8,
             )
             .unwrap();
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "the database holds Secrets");
         }
         let b = RedbBackend::open(&path).unwrap();
         let loaded = b.load().unwrap();
