@@ -150,12 +150,17 @@ where
         })
     }
 
-    /// The objects that changed (applied or deleted) from now on, for
-    /// `Controller::for_shared_stream` and `watches_shared_stream`. A subscriber that
-    /// falls behind gets every object in the store.
+    /// Every object in the store now, then every object that changes (applied or
+    /// deleted), for `Controller::for_shared_stream` and `watches_shared_stream`. A
+    /// controller started after the first list (a leader that took over) thereby sees
+    /// every existing object once. A subscriber that falls behind gets every object in
+    /// the store again.
     pub fn changed(&self) -> impl Stream<Item = Arc<K>> + Send + 'static {
         let reader = self.reader.clone();
-        let state = (self.events.subscribe(), VecDeque::<Arc<K>>::new());
+        // Subscribe before reading the store: a change in between is seen twice, never
+        // missed.
+        let receiver = self.events.subscribe();
+        let state = (receiver, VecDeque::<Arc<K>>::from(self.reader.state()));
         futures::stream::unfold(state, move |(mut receiver, mut backlog)| {
             let reader = reader.clone();
             async move {

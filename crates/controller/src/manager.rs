@@ -153,7 +153,8 @@ pub enum RunError {
 pub struct Manager {
     ctx: Arc<Context>,
     shutdown: CancellationToken,
-    tasks: Vec<JoinHandle<()>>,
+    runner: JoinHandle<()>,
+    background: Vec<JoinHandle<()>>,
     ready: watch::Receiver<bool>,
     lost: watch::Receiver<bool>,
     http: Option<SocketAddr>,
@@ -452,7 +453,7 @@ pub async fn start(config: ManagerConfig) -> Result<Manager, StartError> {
     let (ready_tx, ready) = watch::channel(false);
     let (lost_tx, lost) = watch::channel(false);
     let index = Arc::new(PlanIndex::new());
-    let mut tasks = vec![
+    let mut background = vec![
         tokio::spawn(provider::collect_garbage(Arc::clone(&ctx))),
         tokio::spawn(plan::maintain_index(
             Arc::clone(&ctx.caches.plans),
@@ -470,7 +471,7 @@ pub async fn start(config: ManagerConfig) -> Result<Manager, StartError> {
             )
             .await
             .map_err(|source| StartError::Http { addr, source })?;
-            tasks.push(task);
+            background.push(task);
             tracing::info!(%bound, "serving /metrics, /healthz and /readyz");
             Some(bound)
         }
@@ -488,32 +489,44 @@ pub async fn start(config: ManagerConfig) -> Result<Manager, StartError> {
     let start_token = token.clone();
     let start_index = Arc::clone(&index);
     let plan_reconciler = config.plan;
-    tasks.push(tokio::spawn(async move {
+    let runner = tokio::spawn(async move {
+        let mut keeper = None;
         if let Some(election) = election {
             let api: Api<Lease> = Api::namespaced(start_ctx.client.clone(), &election.namespace);
             if !leader::acquire(&api, &election, &start_token).await {
                 return;
             }
-            tokio::spawn(leader::keep(api, election, start_token.clone(), lost_tx));
+            keeper = Some(tokio::spawn(leader::keep(
+                api,
+                election,
+                start_token.clone(),
+                lost_tx,
+            )));
         }
-        let controllers =
-            spawn_controllers(&start_ctx, plan_reconciler, &start_index, &start_token);
-        let caches = &start_ctx.caches;
+        // Reconciles read the caches: a reconcile before every cache is listed would
+        // see a Provider's map without its Provider and write a wrong status.
         tokio::select! {
             () = start_token.cancelled() => {}
-            () = wait_caches(caches) => {
+            () = wait_caches(&start_ctx.caches) => {
+                let controllers =
+                    spawn_controllers(&start_ctx, plan_reconciler, &start_index, &start_token);
                 let _ = ready_tx.send(true);
                 tracing::info!("controllers running");
+                for task in controllers {
+                    let _ = task.await;
+                }
             }
         }
-        for task in controllers {
-            let _ = task.await;
+        // The keeper releases the lease once cancelled.
+        if let Some(keeper) = keeper {
+            let _ = keeper.await;
         }
-    }));
+    });
     Ok(Manager {
         ctx,
         shutdown: token,
-        tasks,
+        runner,
+        background,
         ready,
         lost,
         http,
@@ -607,17 +620,16 @@ impl Manager {
     /// leader lease is released, collectors and watches stop.
     pub async fn shutdown(self) {
         self.shutdown.cancel();
-        let mut tasks = self.tasks;
-        let wait = async {
-            for task in tasks.iter_mut() {
-                let _ = task.await;
-            }
-        };
-        if tokio::time::timeout(SHUTDOWN_GRACE, wait).await.is_err() {
-            tracing::warn!("reconciles still running after the grace period; aborting them");
-        }
-        for task in &tasks {
+        for task in &self.background {
             task.abort();
+        }
+        let mut runner = self.runner;
+        if tokio::time::timeout(SHUTDOWN_GRACE, &mut runner)
+            .await
+            .is_err()
+        {
+            tracing::warn!("reconciles still running after the grace period; aborting them");
+            runner.abort();
         }
         self.ctx.collectors.stop_all();
         let caches = &self.ctx.caches;

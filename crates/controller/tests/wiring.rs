@@ -419,3 +419,45 @@ async fn every_request_is_covered_by_the_rbac_rules() {
         "not granted by rbac::RULES: {uncovered:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_takes_over_when_the_leader_stops() {
+    use ferry_controller::manager::{ClientSource, ManagerConfig, start};
+    let mut bed = Bed::new().await;
+    bed.settings.manager.leader_election = true;
+    bed.settings.manager.pod_namespace = NS.into();
+    bed.start_manager().await;
+    let mut config = ManagerConfig::new(ClientSource::Client(bed.server.client().unwrap()));
+    config.settings = Some(bed.settings.clone());
+    config.instance = Some("standby".into());
+    let standby = start(config).await.unwrap();
+    // The leader holds the lease: the standby neither runs nor claims readiness.
+    bed.create(&Provider::host(NS)).await;
+    bed.wait("host", "the leader reconciles", |p: &Provider| {
+        p.status.phase == phase::READY
+    })
+    .await;
+    assert!(!standby.wait_ready(Duration::from_secs(3)).await);
+    assert_eq!(standby.metrics().reconcile_count("provider"), 0);
+    // The leader stops and releases the lease; the standby takes over.
+    bed.stop_manager().await;
+    assert!(
+        standby.wait_ready(common::TIMEOUT).await,
+        "the standby took over"
+    );
+    let lease: k8s_openapi::api::coordination::v1::Lease = Api::namespaced(bed.client.clone(), NS)
+        .get("ferry-controller")
+        .await
+        .unwrap();
+    assert_eq!(
+        lease.spec.unwrap().holder_identity.as_deref(),
+        Some("standby")
+    );
+    bounded("the standby reconciles", async {
+        while standby.metrics().reconcile_count("provider") == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    bounded("standby shutdown", standby.shutdown()).await;
+}

@@ -14,7 +14,11 @@
 //!   directory: success gives `ConnectionTestSucceeded`, an unreadable directory
 //!   `ConnectionTestFailed` with the reason;
 //! - appliance files the collector could not read are listed in an `InventoryError`
-//!   (Warn) condition (upstream declares the type but never sets it).
+//!   (Warn) condition (upstream declares the type but never sets it);
+//! - Ferry has no admission webhooks; the provider webhook's check is a condition here:
+//!   a vSphere `sdkEndpoint` setting other than `vcenter` or `esxi` is
+//!   `SettingsNotValid` (Critical, NotValid) with the webhook's message. (The mutating
+//!   webhook's `sdkEndpoint: vcenter` default is what an absent setting means anyway.)
 
 use std::collections::BTreeMap;
 
@@ -168,7 +172,26 @@ pub fn check(provider: &Provider, secret_view: &SecretView, source: &Source) -> 
     }
     check_url(provider, source, &mut checked);
     check_secret(provider, secret_view, &mut checked);
+    check_settings(provider, &mut checked);
     checked
+}
+
+/// The provider admission webhook's check (`validateSdkEndpointType`).
+fn check_settings(provider: &Provider, checked: &mut Checked) {
+    let endpoint = provider.setting(ferry_api::provider::settings::SDK_ENDPOINT);
+    if let Some(endpoint) = endpoint
+        && provider.is(ProviderType::VSphere)
+        && endpoint != ferry_api::provider::settings::VCENTER
+        && endpoint != ferry_api::provider::settings::ESXI
+    {
+        checked.fail(
+            phase::VALIDATION_FAILED,
+            Condition::new(types::SETTINGS_NOT_VALID, category::CRITICAL)
+                .with_reason(reason::NOT_VALID)
+                .with_message("vSphere provider is set with an invalid SDK endpoint type")
+                .with_items([endpoint]),
+        );
+    }
 }
 
 fn url_not_valid(reason: &str, message: impl Into<String>) -> Condition {

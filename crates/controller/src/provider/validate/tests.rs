@@ -465,3 +465,43 @@ fn a_reloading_collector_keeps_a_ready_provider_ready() {
         [types::LOAD_INVENTORY, types::VALIDATED]
     );
 }
+
+#[test]
+fn the_webhooks_sdk_endpoint_check_is_a_condition() {
+    let mut p = provider(Some("vsphere"), "https://vc/sdk");
+    let creds = secret(&[
+        ("user", "u"),
+        ("password", "p"),
+        ("insecureSkipVerify", "true"),
+    ]);
+    for (endpoint, invalid) in [
+        ("vcenter", false),
+        ("esxi", false),
+        ("ESXi", true),
+        ("", true),
+    ] {
+        p.spec
+            .settings
+            .insert("sdkEndpoint".into(), endpoint.into());
+        let checked = run(&p, &creds, &loaded());
+        assert_eq!(
+            checked.findings.has(types::SETTINGS_NOT_VALID),
+            invalid,
+            "{endpoint:?}"
+        );
+    }
+    let c = condition(&run(&p, &creds, &loaded()), types::SETTINGS_NOT_VALID).clone();
+    assert_eq!(
+        c.message,
+        "vSphere provider is set with an invalid SDK endpoint type"
+    );
+    let mut ova = provider(Some("ova"), "nfs:/ova");
+    ova.spec
+        .settings
+        .insert("sdkEndpoint".into(), "anything".into());
+    assert!(
+        !run(&ova, &secret(&[("url", "x")]), &loaded())
+            .findings
+            .has(types::SETTINGS_NOT_VALID)
+    );
+}
