@@ -6,10 +6,9 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::Duration;
 
-use common::{bounded, client, env, namespace, wait_for};
+use common::{Env, bounded, namespace, wait_for};
 use ferry_api::destination::{DataVolume, VirtualMachine, VirtualMachineInstance};
 use ferry_inventory::ova::samples::{SampleCatalog, SampleOptions, write_samples};
 use ferry_sandbox::cluster::apifaults::faulty_client;
@@ -49,11 +48,10 @@ async fn pod_in_phase(pods: &Api<Pod>, name: &str, wanted: &[&str]) -> Pod {
     .await
 }
 
-/// The sample appliances, written into the share once.
-fn samples() -> &'static SampleCatalog {
-    static SAMPLES: OnceLock<SampleCatalog> = OnceLock::new();
-    SAMPLES.get_or_init(|| {
-        write_samples(&env().share, &SampleOptions::from_env())
+/// The sample appliances, written into the environment's share once.
+fn samples(env: &'static Env) -> &'static SampleCatalog {
+    env.samples.get_or_init(|| {
+        write_samples(&env.share, &SampleOptions::from_env())
             .unwrap_or_else(|e| panic!("writing sample OVAs: {e}"))
     })
 }
@@ -72,10 +70,9 @@ fn same_content(a: &Path, b: &Path) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn claims_get_provisioned_bound_and_released() {
+async fn claims_get_provisioned_bound_and_released(env: &'static Env) {
     bounded(async {
-        let client = client();
+        let client = env.client();
         let ns = namespace(&client, "storage").await;
         let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &ns);
         let pvs: Api<PersistentVolume> = Api::all(client.clone());
@@ -98,14 +95,14 @@ async fn claims_get_provisioned_bound_and_released() {
         let pv = pvs.get(&pv_name).await.unwrap();
         assert_eq!(pv.status.unwrap().phase.as_deref(), Some("Bound"));
         let dir = PathBuf::from(pv.spec.unwrap().host_path.unwrap().path);
-        assert!(dir.is_dir() && dir.starts_with(&env().data), "{}", dir.display());
+        assert!(dir.is_dir() && dir.starts_with(&env.data), "{}", dir.display());
         assert_eq!(
             bound.metadata.annotations.unwrap().get("pv.kubernetes.io/bind-completed").map(String::as_str),
             Some("yes")
         );
 
         // A static volume binds to the claim naming it (the OVA NFS pair).
-        let share = env().share.display().to_string();
+        let share = env.share.display().to_string();
         create(
             &pvs,
             json!({ "apiVersion": "v1", "kind": "PersistentVolume",
@@ -142,10 +139,9 @@ async fn claims_get_provisioned_bound_and_released() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn blank_data_volumes_import_as_cdi_reports_it() {
+async fn blank_data_volumes_import_as_cdi_reports_it(env: &'static Env) {
     bounded(async {
-        let client = client();
+        let client = env.client();
         let ns = namespace(&client, "cdi").await;
         let dvs: Api<DataVolume> = Api::namespaced(client.clone(), &ns);
         let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &ns);
@@ -204,16 +200,15 @@ async fn blank_data_volumes_import_as_cdi_reports_it() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn http_data_volumes_download_real_bytes() {
+async fn http_data_volumes_download_real_bytes(env: &'static Env) {
     bounded(async {
-        let client = client();
+        let client = env.client();
         let ns = namespace(&client, "http").await;
         // A qcow2 image served on loopback.
         let dir = tempfile::tempdir().unwrap();
         let raw = dir.path().join("source.raw");
         let qcow = dir.path().join("source.qcow2");
-        let sample = &samples().appliances[0].disks[0];
+        let sample = &samples(env).appliances[0].disks[0];
         let small = ferry_inventory::ova::samples::SampleDisk {
             virtual_size: 8 << 20,
             ..sample.clone()
@@ -281,10 +276,9 @@ async fn http_data_volumes_download_real_bytes() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pods_run_with_loopback_ips_and_report_their_end() {
+async fn pods_run_with_loopback_ips_and_report_their_end(env: &'static Env) {
     bounded(async {
-        let client = client();
+        let client = env.client();
         let ns = namespace(&client, "pods").await;
         let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
         let pod = |name: &str, restart: &str, command: Option<&[&str]>| {
@@ -303,9 +297,11 @@ async fn pods_run_with_loopback_ips_and_report_their_end() {
         let status = done.status.clone().unwrap();
         let ip: std::net::Ipv4Addr = status.pod_ip.clone().unwrap().parse().unwrap();
         assert_eq!(ip.octets()[0], 127, "pod IPs are loopback addresses");
-        assert_eq!(ip.octets()[1], env_network(), "in the cluster's pod network");
+        assert_eq!(ip.octets()[1], env.network, "in the cluster's pod network");
         assert_eq!(status.host_ip.as_deref(), Some("127.0.0.1"));
-        assert_eq!(done.spec.unwrap().node_name.as_deref(), Some("sandbox"), "bound to the node");
+        if env.serves_nodes {
+            assert_eq!(done.spec.clone().unwrap().node_name.as_deref(), Some("sandbox"), "bound to the node");
+        }
         let terminated = status.container_statuses.unwrap()[0].state.clone().unwrap().terminated.unwrap();
         assert_eq!((terminated.exit_code, terminated.reason.as_deref()), (0, Some("Completed")));
 
@@ -352,10 +348,6 @@ async fn pods_run_with_loopback_ips_and_report_their_end() {
     .await;
 }
 
-fn env_network() -> u8 {
-    env().network
-}
-
 fn hook_job(name: &str, config_map: &str) -> Value {
     json!({ "apiVersion": "batch/v1", "kind": "Job", "metadata": { "name": name },
         "spec": { "backoffLimit": 1, "template": { "spec": {
@@ -366,10 +358,9 @@ fn hook_job(name: &str, config_map: &str) -> Value {
             "volumes": [{ "name": "hook", "configMap": { "name": config_map } }] } } } })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hook_jobs_succeed_or_fail_on_their_playbook() {
+async fn hook_jobs_succeed_or_fail_on_their_playbook(env: &'static Env) {
     bounded(async {
-        let client = client();
+        let client = env.client();
         let ns = namespace(&client, "hooks").await;
         let cms: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
         let jobs: Api<Job> = Api::namespaced(client.clone(), &ns);
@@ -424,6 +415,7 @@ async fn hook_jobs_succeed_or_fail_on_their_playbook() {
 /// The claims and pod of a conversion of `vm` (from `appliance`), as Forklift creates
 /// them; returns the disk claim names.
 async fn conversion(
+    env: &'static Env,
     client: &kube::Client,
     ns: &str,
     vm: &str,
@@ -434,7 +426,7 @@ async fn conversion(
     let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), ns);
     let dvs: Api<DataVolume> = Api::namespaced(client.clone(), ns);
     let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
-    let share = env().share.display().to_string();
+    let share = env.share.display().to_string();
     create(
         &pvs,
         json!({ "apiVersion": "v1", "kind": "PersistentVolume",
@@ -525,20 +517,19 @@ fn metrics(text: &str) -> BTreeMap<String, f64> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_conversion_pod_converts_real_disks_and_serves_its_results() {
+async fn the_conversion_pod_converts_real_disks_and_serves_its_results(env: &'static Env) {
     bounded(async {
-        let catalog = samples();
+        let catalog = samples(env);
         let efi = catalog
             .appliances
             .iter()
             .find(|a| a.vm_name == "ferry-vmware-efi")
             .expect("the EFI sample");
-        let client = client();
+        let client = env.client();
         let ns = namespace(&client, "v2v").await;
         let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
         let sizes: Vec<u64> = efi.disks.iter().map(|d| d.virtual_size).collect();
-        let claims = conversion(&client, &ns, &efi.vm_name, &efi.relative, &sizes).await;
+        let claims = conversion(env, &client, &ns, &efi.vm_name, &efi.relative, &sizes).await;
         let pod_name = format!("{}-v2v", efi.vm_name);
         let running = pod_in_phase(&pods, &pod_name, &["Running", "Succeeded", "Failed"]).await;
         assert_eq!(phase(&running).as_deref(), Some("Running"));
@@ -611,16 +602,15 @@ async fn the_conversion_pod_converts_real_disks_and_serves_its_results() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failing_disk_fails_the_conversion_half_written() {
+async fn a_failing_disk_fails_the_conversion_half_written(env: &'static Env) {
     bounded(async {
-        let catalog = samples();
+        let catalog = samples(env);
         let plain = catalog
             .appliances
             .iter()
             .find(|a| a.vm_name == common::FAILING_VM)
             .expect("the plain OVF sample");
-        let client = client();
+        let client = env.client();
         let ns = namespace(&client, "v2v-fail").await;
         let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
         let dir = Path::new(&plain.relative)
@@ -629,7 +619,7 @@ async fn a_failing_disk_fails_the_conversion_half_written() {
             .display()
             .to_string();
         let sizes: Vec<u64> = plain.disks.iter().map(|d| d.virtual_size).collect();
-        let claims = conversion(&client, &ns, &plain.vm_name, &dir, &sizes).await;
+        let claims = conversion(env, &client, &ns, &plain.vm_name, &dir, &sizes).await;
         let failed = pod_in_phase(
             &pods,
             &format!("{}-v2v", plain.vm_name),
@@ -660,10 +650,9 @@ async fn a_failing_disk_fails_the_conversion_half_written() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn virtual_machines_run_or_stop_by_run_strategy() {
+async fn virtual_machines_run_or_stop_by_run_strategy(env: &'static Env) {
     bounded(async {
-        let client = client();
+        let client = env.client();
         let ns = namespace(&client, "kubevirt").await;
         let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &ns);
         let vms: Api<VirtualMachine> = Api::namespaced(client.clone(), &ns);
@@ -714,10 +703,9 @@ async fn virtual_machines_run_or_stop_by_run_strategy() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_fault_injecting_client_answers_with_api_errors() {
+async fn the_fault_injecting_client_answers_with_api_errors(env: &'static Env) {
     bounded(async {
-        let config = env().plane.config();
+        let config = env.config.clone();
         let always = ApiFaults {
             rate: 1.0,
             codes: vec![500],
@@ -756,10 +744,9 @@ async fn the_fault_injecting_client_answers_with_api_errors() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kubectl_shows_the_columns_a_real_cluster_shows() {
+async fn kubectl_shows_the_columns_a_real_cluster_shows(env: &'static Env) {
     bounded(async {
-        let client = client();
+        let client = env.client();
         let ns = namespace(&client, "kubectl").await;
         let dvs: Api<DataVolume> = Api::namespaced(client.clone(), &ns);
         create(
@@ -772,13 +759,10 @@ async fn kubectl_shows_the_columns_a_real_cluster_shows() {
             (dvs.get("d").await.ok()?.status.phase.as_deref() == Some("Succeeded")).then_some(())
         })
         .await;
-        let kubectl = std::env::var_os("FERRY_KUBE_BIN")
-            .map(|d| PathBuf::from(d).join("kubectl"))
-            .filter(|p| p.exists())
-            .unwrap_or_else(|| env().plane.binaries().kubectl());
+        let kubectl = env.kubectl();
         let output = std::process::Command::new(kubectl)
             .arg("--kubeconfig")
-            .arg(env().plane.kubeconfig())
+            .arg(&env.kubeconfig)
             .args(["get", "datavolumes,virtualmachines", "-n", &ns])
             .output()
             .unwrap();
@@ -792,3 +776,35 @@ async fn kubectl_shows_the_columns_a_real_cluster_shows() {
     })
     .await;
 }
+
+/// Each scenario against the real kube-apiserver and against Ferry's embedded one.
+macro_rules! on_both_servers {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn real_kube_apiserver() {
+                    super::$name(super::common::real()).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn embedded_apiserver() {
+                    super::$name(super::common::embedded()).await;
+                }
+            }
+        )*
+    };
+}
+
+on_both_servers!(
+    claims_get_provisioned_bound_and_released,
+    blank_data_volumes_import_as_cdi_reports_it,
+    http_data_volumes_download_real_bytes,
+    pods_run_with_loopback_ips_and_report_their_end,
+    hook_jobs_succeed_or_fail_on_their_playbook,
+    the_conversion_pod_converts_real_disks_and_serves_its_results,
+    a_failing_disk_fails_the_conversion_half_written,
+    virtual_machines_run_or_stop_by_run_strategy,
+    the_fault_injecting_client_answers_with_api_errors,
+    kubectl_shows_the_columns_a_real_cluster_shows
+);
