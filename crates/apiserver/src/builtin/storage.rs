@@ -114,22 +114,24 @@ impl Behaviour for Pvc {
     }
     fn validate_update(&self, new: &Value, old: &Value) -> Vec<FieldError> {
         let mut errs = self.validate(new);
+        let old_volume = str_path(old, &["spec", "volumeName"]);
+        // As kube-apiserver: the PV controller sets `volumeName` once, and a claim
+        // created without a class may get one later (RetroactiveDefaultStorageClass).
+        let old_class_unset = get_path(old, &["spec", "storageClassName"]).is_none();
         let strip = |v: &Value| {
             let mut s = v.get("spec").cloned().unwrap_or(Value::Null);
             if let Some(m) = s.as_object_mut() {
                 m.remove("resources");
                 m.remove("volumeAttributesClassName");
-                if m.get("volumeName")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .is_empty()
-                {
+                if old_volume.is_empty() {
                     m.remove("volumeName");
+                }
+                if old_class_unset {
+                    m.remove("storageClassName");
                 }
             }
             s
         };
-        let old_volume = str_path(old, &["spec", "volumeName"]);
         if (!old_volume.is_empty() && str_path(new, &["spec", "volumeName"]) != old_volume)
             || strip(new) != strip(old)
         {
