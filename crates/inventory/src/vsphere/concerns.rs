@@ -27,6 +27,8 @@
 //! Upstream evaluates the workload of a VM whose host or cluster is missing as an error
 //! (the VM is never validated); Ferry evaluates it without them (no DRS concern).
 
+use std::borrow::Cow;
+
 use super::model::{Category, Cluster, Concern, Disk, GuestDisk, Vm, bus};
 
 /// The rules version of the policies ported here; reported as the VM's `policyVersion`.
@@ -39,9 +41,12 @@ const MIB: i64 = 1024 * 1024;
 /// The concerns upstream's policies raise for `vm` running on a host of `cluster`.
 pub fn concerns(vm: &Vm, cluster: Option<&Cluster>) -> Vec<Concern> {
     let mut found = Vec::new();
-    let mut add = |id: &str, category: Category, label: String, assessment: String| {
+    let mut add = |id: &'static str,
+                   category: Category,
+                   label: Cow<'static, str>,
+                   assessment: Cow<'static, str>| {
         found.push(Concern {
-            id: id.to_owned(),
+            id,
             label,
             category,
             assessment,
@@ -60,7 +65,7 @@ pub fn concerns(vm: &Vm, cluster: Option<&Cluster>) -> Vec<Concern> {
         add(
             "vmware.changed_block_tracking.disk.disabled",
             Category::Warning,
-            format!("Disk - {} does not have CBT enabled", rego_device_key(disk)),
+            format!("Disk - {} does not have CBT enabled", rego_device_key(disk)).into(),
             "Changed Block Tracking (CBT) has not been enabled for this device. This feature is \
              a prerequisite for VM warm migration."
                 .into(),
@@ -111,12 +116,14 @@ pub fn concerns(vm: &Vm, cluster: Option<&Cluster>) -> Vec<Concern> {
         add(
             "vmware.disk.count.exceeds.limit",
             Category::Warning,
-            format!("VM has {disk_count} disks, which exceeds the limit of {MAX_DISK_COUNT}"),
+            format!("VM has {disk_count} disks, which exceeds the limit of {MAX_DISK_COUNT}")
+                .into(),
             format!(
                 "The VM has {disk_count} disks but the target platform supports a maximum of \
                  {MAX_DISK_COUNT} disks per VM. Migration may result in network connectivity \
                  issues."
-            ),
+            )
+            .into(),
         );
     }
     if vm
@@ -153,12 +160,14 @@ pub fn concerns(vm: &Vm, cluster: Option<&Cluster>) -> Vec<Concern> {
             format!(
                 "Disk '{}' has an invalid capacity of {} bytes",
                 disk.file, disk.capacity
-            ),
+            )
+            .into(),
             format!(
                 "Disk '{}' has a capacity of {} bytes, which is not allowed. Capacity must be \
                  greater than zero.",
                 disk.file, disk.capacity
-            ),
+            )
+            .into(),
         );
     }
     if cluster.is_some_and(|c| c.drs_enabled) {
@@ -195,14 +204,16 @@ pub fn concerns(vm: &Vm, cluster: Option<&Cluster>) -> Vec<Concern> {
             format!(
                 "Insufficient free space for conversion on '{}'",
                 disk.disk_path
-            ),
+            )
+            .into(),
             format!(
                 "The guest filesystem '{}' has {} MB of free space, but a minimum of {} MB is \
                  required for conversion. Free up space on this filesystem before migration.",
                 disk.disk_path,
                 rego_round_mib(disk.free_space),
                 required_mb
-            ),
+            )
+            .into(),
         );
     }
     if vm.guest_id.to_lowercase().contains("windows") {
@@ -216,7 +227,7 @@ pub fn concerns(vm: &Vm, cluster: Option<&Cluster>) -> Vec<Concern> {
             add(
                 "vmware.guestDisks.key.not_found",
                 Category::Information,
-                format!("Missing disk key mapping for '{}'", disk.disk_path),
+                format!("Missing disk key mapping for '{}'", disk.disk_path).into(),
                 "winDriveLetter cannot be resolved in PVC name templates without a disk key \
                  mapping."
                     .into(),
@@ -373,10 +384,10 @@ pub fn concerns(vm: &Vm, cluster: Option<&Cluster>) -> Vec<Concern> {
 /// `label`), without duplicates.
 fn as_opa_set(mut concerns: Vec<Concern>) -> Vec<Concern> {
     concerns.sort_by(|a, b| {
-        (&a.assessment, category_name(a.category), &a.id, &a.label).cmp(&(
+        (&a.assessment, category_name(a.category), a.id, &a.label).cmp(&(
             &b.assessment,
             category_name(b.category),
-            &b.id,
+            b.id,
             &b.label,
         ))
     });

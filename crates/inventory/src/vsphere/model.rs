@@ -10,11 +10,26 @@
 //! lists, and which one a field gets depends on how its adapter builds it; the
 //! `Option<Vec<_>>` fields below keep that distinction (`None` is `null`).
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-pub use crate::ova::model::{Category, Concern};
+pub use crate::ova::model::Category;
+
+/// What upstream's policies say about a VM, shaped as upstream's `Concern` (`{id, label,
+/// category, assessment}`). Constant texts (most of them) are shared, not copied per VM.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Concern {
+    /// A stable ID such as `vmware.disk.capacity.invalid`.
+    pub id: &'static str,
+    /// A one-line summary.
+    pub label: Cow<'static, str>,
+    /// How serious it is.
+    pub category: Category,
+    /// What it means and what to do.
+    pub assessment: Cow<'static, str>,
+}
 
 /// Upstream's model kinds (`libref.ToKind`), used in references.
 pub mod kind {

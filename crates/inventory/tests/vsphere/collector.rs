@@ -414,6 +414,75 @@ async fn a_restarted_vcsim_is_followed_again_without_ghosts() {
 }
 
 #[tokio::test]
+async fn a_terminated_session_is_renewed_and_the_inventory_resynced() {
+    bounded("session", async {
+        let vcsim = start(Vcsim::builder()).await;
+        let (inventory, _task) = collect(&vcsim).await;
+        let client = client(&vcsim).await;
+        let ids: Vec<String> = inventory
+            .snapshot()
+            .vms
+            .values()
+            .map(|vm| vm.base.id.clone())
+            .collect();
+        let manager = client.content().session_manager.clone();
+        let own = client.session().unwrap().key;
+        let sessions = client
+            .retrieve_one(&manager, &["sessionList"])
+            .await
+            .unwrap()
+            .and_then(|o| o.get("sessionList").cloned())
+            .unwrap();
+        let others: Vec<Value> = sessions
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s.get("key").and_then(Value::as_str))
+            .filter(|key| *key != own.expose())
+            .map(|key| Value::String(key.to_owned()))
+            .collect();
+        assert_eq!(others.len(), 1, "the collector's session");
+        client
+            .invoke(
+                "TerminateSession",
+                &manager,
+                &[("sessionId", others[0].clone())],
+            )
+            .await
+            .unwrap();
+        // The next wait fails: the collector logs in again, recreates its filter and
+        // replays the inventory, keeping parity.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while inventory.call_stats().get("CreateFilter") != Some(&2) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no new filter: {:?}",
+                inventory.call_stats()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let vm = vm_ref(&ids[0]);
+        finish(
+            &client,
+            client.rename(&vm, "after-session-loss").await.unwrap(),
+        )
+        .await;
+        let id = ids[0].clone();
+        wait_until(&inventory, "renamed after the session loss", |s| {
+            s.vm(&id).unwrap().base.name == "after-session-loss"
+        })
+        .await;
+        assert_eq!(inventory.state().borrow().connections, 1, "no reconnection");
+        let calls = inventory.call_stats();
+        assert_eq!(calls.get("Login"), Some(&2), "{calls:?}");
+        assert_eq!(calls.get("CreateFilter"), Some(&2), "{calls:?}");
+        assert!(inventory.status().borrow().parity);
+        assert_equals_served(&vcsim, &inventory.snapshot()).await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_larger_model_loads_in_truncated_batches() {
     bounded("large", async {
         // 2 VMs per pool and host... -vm 100 gives 200 VMs; vcsim sends 100 objects a
@@ -430,8 +499,8 @@ async fn a_larger_model_loads_in_truncated_batches() {
     .await;
 }
 
-/// 10 000 VMs: gated behind `FERRY_VSPHERE_LARGE=1` (it takes minutes on these
-/// machines); `examples/bench_vsphere.rs` measures it.
+/// 10 000 VMs: gated behind `FERRY_VSPHERE_LARGE=1` (vcsim alone takes minutes to
+/// create them); `examples/bench_vsphere.rs` measures the same load.
 #[tokio::test]
 async fn ten_thousand_vms() {
     if std::env::var_os("FERRY_VSPHERE_LARGE").is_none() {
@@ -439,17 +508,15 @@ async fn ten_thousand_vms() {
         return;
     }
     tokio::time::timeout(Duration::from_secs(1800), async {
-        let vcsim = Vcsim::builder()
-            .vms(5000)
-            .autostart(false)
-            .start()
-            .await
-            .unwrap();
+        let vcsim = crate::common::start_large(5000).await;
         let inventory = ferry_inventory::vsphere::VsphereInventory::new();
-        let _task = inventory.spawn(config(ConnectionSettings::new(vcsim.config())));
+        let _task = inventory.spawn(config(ConnectionSettings::new(vcsim.config.clone())));
         let mut status = inventory.status();
         status.wait_for(|s| s.parity).await.unwrap();
-        assert_eq!(inventory.snapshot().vms.len(), 10_000);
+        let snapshot = inventory.snapshot();
+        assert_eq!(snapshot.vms.len(), 10_000);
+        assert!(snapshot.vms.values().all(|vm| !vm.concerns.is_empty()));
+        assert_eq!(inventory.list(Kind::Vm).unwrap().len(), 10_000);
     })
     .await
     .expect("10 000 VMs within 30 minutes");

@@ -175,3 +175,50 @@ pub fn calls_since(
         })
         .collect()
 }
+
+/// A vcsim started without the test helper's start-up limit (10 000 VMs take minutes to
+/// create); killed when dropped.
+pub struct Large {
+    _child: tokio::process::Child,
+    /// Settings that log in (TLS unverified: the certificate is throwaway).
+    pub config: ferry_vim::ConnectConfig,
+}
+
+/// Starts vcsim with `per_pool` VMs per resource pool, powered off.
+pub async fn start_large(per_pool: u32) -> Large {
+    use tokio::io::AsyncBufReadExt as _;
+    let binary = std::env::var_os("FERRY_VCSIM")
+        .expect("FERRY_VCSIM is not set: run scripts/test or source scripts/setup.d/20-vcsim.sh");
+    let password = "large-Passw0rd!";
+    let mut child = tokio::process::Command::new(binary)
+        .arg("-l=127.0.0.1:0")
+        .arg("-username=ferry")
+        .arg(format!("-password={password}"))
+        .arg("-stdinexit")
+        .arg(format!("-vm={per_pool}"))
+        .arg("-autostart=false")
+        // vcsim copies whole objects per property path while collecting: without a
+        // memory limit, Go's collector lets a 10 000-VM collection grow past 12 GB.
+        .env("GOMEMLIMIT", "2GiB")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let first = lines
+        .next_line()
+        .await
+        .unwrap()
+        .expect("vcsim printed its URL");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let config = ferry_vim::ConnectConfig::new(first.trim(), "ferry", password)
+        .unwrap()
+        .with_insecure_skip_verify(true);
+    Large {
+        _child: child,
+        config,
+    }
+}
