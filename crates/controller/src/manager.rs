@@ -74,7 +74,8 @@ pub struct ManagerConfig {
     pub registry: Arc<Registry>,
     /// Where to serve `/metrics`, `/healthz` and `/readyz`; `None` serves nothing.
     pub http: Option<SocketAddr>,
-    /// The plan controller's reconcile; `None` runs every controller but the plan's.
+    /// The plan controller's reconcile (default: `ferry-plan`'s,
+    /// [`crate::plan::ferry::FerryPlan`]); `None` runs every controller but the plan's.
     pub plan: Option<Arc<dyn PlanReconciler>>,
     /// The Events' reporting instance and the leader-election identity; `None` uses
     /// `POD_NAME`, else `HOSTNAME`, else `ferry`.
@@ -83,7 +84,7 @@ pub struct ManagerConfig {
 
 impl ManagerConfig {
     /// Defaults: settings from the environment, the system clock, a new registry, no
-    /// HTTP server, no plan controller.
+    /// HTTP server, `ferry-plan`'s plan controller.
     pub fn new(client: ClientSource) -> Self {
         Self {
             client,
@@ -91,7 +92,7 @@ impl ManagerConfig {
             clock: Arc::new(SystemClock),
             registry: Arc::new(Registry::new()),
             http: None,
-            plan: None,
+            plan: Some(Arc::new(crate::plan::ferry::FerryPlan::new())),
             instance: None,
         }
     }
@@ -417,7 +418,7 @@ fn spawn_controllers(
             Arc::clone(ctx),
             reconciler,
             Arc::clone(index),
-            stop(),
+            token.clone(),
         ))),
         None => tracing::warn!("no plan controller is wired: Plans are not reconciled"),
     }

@@ -37,6 +37,8 @@ use crate::context::{Context, Guarded, ref_set};
 use crate::error::{Error, ErrorClass};
 use crate::runner::{Reconciled, Scoped, drive, error_policy};
 
+pub mod ferry;
+
 /// The controller's name.
 pub const NAME: &str = "plan";
 
@@ -61,6 +63,17 @@ pub trait PlanReconciler: Send + Sync + 'static {
         plan: Arc<Plan>,
         ctx: Arc<Context>,
     ) -> BoxFuture<'static, Result<Action, PlanError>>;
+
+    /// A Plan was deleted (`plan` as last seen): clean up what it left behind. Called
+    /// once per deletion the manager sees; the default does nothing.
+    fn deleted(
+        &self,
+        plan: Arc<Plan>,
+        ctx: Arc<Context>,
+    ) -> BoxFuture<'static, Result<(), PlanError>> {
+        let _ = (plan, ctx);
+        Box::pin(std::future::ready(Ok(())))
+    }
 }
 
 /// A kind of object a plan references.
@@ -305,13 +318,74 @@ fn reconcile<'a>(plan: &'a Plan, scoped: &'a Scoped) -> Reconciled<'a> {
     })
 }
 
-/// The plan controller with every watch, ready to run until `shutdown` resolves.
+/// Whether a Plan update needs a reconcile: its spec changed since the status was
+/// written (`observedGeneration < generation`) or it was never reconciled; the plan
+/// controller's own status writes then wake nothing (upstream's predicate).
+pub fn needs_reconcile(plan: &Plan) -> bool {
+    plan.status.observed_generation < plan.generation() || plan.status.conditions.is_empty()
+}
+
+/// The Plans that need a reconcile: each Plan the first time it is seen (after a
+/// restart every Plan is looked at once, so executions resume), then only when
+/// [`needs_reconcile`] or its generation moved.
+fn plan_triggers(
+    cache: &Cache<Guarded<Plan>>,
+) -> impl Stream<Item = Arc<Guarded<Plan>>> + Send + 'static {
+    let mut seen: HashMap<String, i64> = HashMap::new();
+    cache.changed().filter(move |guard| {
+        let uid = guard.meta().uid.clone().unwrap_or_default();
+        let generation = guard.meta().generation.unwrap_or_default();
+        let first = seen
+            .insert(uid, generation)
+            .is_none_or(|before| before != generation);
+        let wanted = first || valid(guard.as_ref()).is_none_or(needs_reconcile);
+        futures::future::ready(wanted)
+    })
+}
+
+/// Tells the plan controller about deleted Plans (until `shutdown`).
+async fn deletions(
+    ctx: Arc<Context>,
+    reconciler: Arc<dyn PlanReconciler>,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    let mut events = std::pin::pin!(ctx.caches.plans.events());
+    loop {
+        let event = tokio::select! {
+            () = shutdown.cancelled() => return,
+            event = events.next() => event,
+        };
+        let Some(event) = event else { return };
+        let CacheEvent::Deleted(guard) = event else {
+            continue;
+        };
+        let Some(plan) = valid(guard.as_ref()).cloned() else {
+            continue;
+        };
+        let plan = Arc::new(plan);
+        for attempt in 1..=5u32 {
+            match reconciler
+                .deleted(Arc::clone(&plan), Arc::clone(&ctx))
+                .await
+            {
+                Ok(()) => break,
+                Err(error) => {
+                    tracing::warn!(plan = plan.name(), namespace = plan.namespace(), attempt, error = %error.message, "cleaning up after a deleted plan failed");
+                    tokio::time::sleep(crate::policy::backoff(attempt)).await;
+                }
+            }
+        }
+    }
+}
+
+/// The plan controller with every watch, ready to run until `shutdown` fires.
 pub fn controller(
     ctx: Arc<Context>,
     reconciler: Arc<dyn PlanReconciler>,
     index: Arc<PlanIndex>,
-    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+    shutdown: tokio_util::sync::CancellationToken,
 ) -> impl std::future::Future<Output = ()> + Send {
+    let cleanup = deletions(Arc::clone(&ctx), Arc::clone(&reconciler), shutdown.clone());
     let scoped = Scoped::for_plan(Arc::clone(&ctx), NAME, reconciler);
     let settings = &ctx.settings.manager;
     let config = Config::default()
@@ -337,7 +411,7 @@ pub fn controller(
     let hooks = by_index(Referenced::Hook, &index);
     let caches = &ctx.caches;
     let mut controller =
-        Controller::for_shared_stream(caches.plans.changed(), caches.plans.store())
+        Controller::for_shared_stream(plan_triggers(&caches.plans), caches.plans.store())
             .with_config(config)
             .watches_shared_stream(caches.providers.changed(), move |g| providers(g.meta()))
             .watches_shared_stream(caches.network_maps.changed(), move |g| {
@@ -369,14 +443,17 @@ pub fn controller(
     if let Some(vms) = &destination.virtual_machines {
         controller = controller.watches_shared_stream(vms.changed(), |o| labelled_plan(o.meta()));
     }
-    controller
-        .graceful_shutdown_on(shutdown)
+    let run = controller
+        .graceful_shutdown_on(shutdown.cancelled_owned())
         .run(
             |guard, scoped| drive(guard, scoped, reconcile),
             error_policy,
             scoped,
         )
-        .for_each(|_| futures::future::ready(()))
+        .for_each(|_| futures::future::ready(()));
+    async move {
+        futures::future::join(run, cleanup).await;
+    }
 }
 
 #[cfg(test)]

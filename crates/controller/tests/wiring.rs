@@ -114,8 +114,8 @@ fn pair() -> ProviderPair {
     }
 }
 
-/// Providers, maps, a hook and a plan, all Ready.
-async fn populate(bed: &Bed, recording: &Recording) {
+/// Providers, maps and a hook, all Ready.
+async fn populate_without_plan(bed: &Bed) {
     bed.secret("creds", &[("url", EXPORT)]).await;
     bed.create(&Provider::new(
         NS,
@@ -187,17 +187,6 @@ async fn populate(bed: &Bed, recording: &Recording) {
         },
     ))
     .await;
-    let mut plan = Plan::new(NS, "plan", PlanSpec::default());
-    plan.spec.target_namespace = "target".into();
-    plan.spec.provider = pair();
-    plan.spec.map.network = reference("net");
-    plan.spec.map.storage = reference("storage");
-    let vm_name = vmware(bed).vm_name.clone();
-    plan.spec.vms = serde_json::from_value(json!([
-        {"name": vm_name, "hooks": [{"step": "PreHook", "hook": {"namespace": NS, "name": "pre"}}]}
-    ]))
-    .unwrap();
-    bed.create(&plan).await;
     for name in ["ova", "host"] {
         bed.wait(name, "provider Ready", |p: &Provider| {
             p.status.phase == phase::READY
@@ -216,6 +205,22 @@ async fn populate(bed: &Bed, recording: &Recording) {
         h.status.conditions.is_ready()
     })
     .await;
+}
+
+/// Providers, maps, a hook and a plan, all Ready.
+async fn populate(bed: &Bed, recording: &Recording) {
+    populate_without_plan(bed).await;
+    let mut plan = Plan::new(NS, "plan", PlanSpec::default());
+    plan.spec.target_namespace = "target".into();
+    plan.spec.provider = pair();
+    plan.spec.map.network = reference("net");
+    plan.spec.map.storage = reference("storage");
+    let vm_name = vmware(bed).vm_name.clone();
+    plan.spec.vms = serde_json::from_value(json!([
+        {"name": vm_name, "hooks": [{"step": "PreHook", "hook": {"namespace": NS, "name": "pre"}}]}
+    ]))
+    .unwrap();
+    bed.create(&plan).await;
     bed.wait("plan", "plan Ready", |p: &Plan| {
         p.status.conditions.is_ready()
     })
@@ -460,4 +465,79 @@ async fn a_standby_takes_over_when_the_leader_stops() {
     })
     .await;
     bounded("standby shutdown", standby.shutdown()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ferry_plans_reconcile_validates_a_plan_through_the_manager() {
+    use ferry_controller::plan::ferry::FerryPlan;
+    let mut bed = Bed::new().await;
+    bed.start_manager_with(Some(Arc::new(FerryPlan::new())), None)
+        .await;
+    // The providers, maps and hook of the other tests, with a storage map covering the
+    // VMware sample's disks, and the target namespace.
+    let recording = Recording::default();
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(bed.client.clone());
+    namespaces
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "target"}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    populate_without_plan(&bed).await;
+    let _ = recording;
+    // The VMware sample has NICs on "VM Network" and "Network 1".
+    let pairs: Vec<serde_json::Value> = ["VM Network", "Network 1"]
+        .iter()
+        .map(|n| json!({"source": {"name": n}, "destination": {"type": "pod"}}))
+        .collect();
+    bed.api::<NetworkMap>()
+        .patch(
+            "net",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"map": pairs}})),
+        )
+        .await
+        .unwrap();
+    bed.wait("net", "network map Ready", |m: &NetworkMap| {
+        m.status.conditions.is_ready() && m.status.references.list.len() == 2
+    })
+    .await;
+    let ova: Provider = bed.api::<Provider>().get("ova").await.unwrap();
+    let inventory = bed.manager().collectors().inventory(ova.uid()).unwrap();
+    let disks = inventory.list(ferry_inventory::Kind::Storage).unwrap();
+    bed.api::<StorageMap>()
+        .patch(
+            "storage",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"map": disks.iter().map(|d| json!({
+                "source": {"id": d.id},
+                "destination": {"storageClass": "standard"}
+            })).collect::<Vec<_>>()}})),
+        )
+        .await
+        .unwrap();
+    bed.wait("storage", "storage map Ready", |m: &StorageMap| {
+        m.status.conditions.is_ready() && m.status.references.list.len() == disks.len()
+    })
+    .await;
+    let mut plan = Plan::new(NS, "plan", PlanSpec::default());
+    plan.spec.target_namespace = "target".into();
+    plan.spec.provider = pair();
+    plan.spec.map.network = reference("net");
+    plan.spec.map.storage = reference("storage");
+    plan.spec.vms = serde_json::from_value(json!([{"name": vmware(&bed).vm_name}])).unwrap();
+    bed.create(&plan).await;
+    let plan: Plan = bed
+        .wait("plan", "the plan controller wrote a status", |p: &Plan| {
+            p.status.observed_generation == p.generation() && !p.status.conditions.is_empty()
+        })
+        .await;
+    let blockers: Vec<String> = plan
+        .status
+        .conditions
+        .blockers()
+        .map(|c| format!("{}: {}", c.r#type, c.message))
+        .collect();
+    assert!(plan.status.conditions.is_ready(), "blockers: {blockers:?}");
 }
