@@ -247,15 +247,11 @@ pub fn wants_vm_news(plan: &Plan) -> bool {
             .has_any(&[types::SUCCEEDED, types::FAILED, types::CANCELED])
 }
 
-/// Whether a Plan lists the VM of an inventory change (by `id`; by `name` for listed
-/// VMs without an `id`, comparing the last path segment).
-pub fn lists_vm(plan: &Plan, id: &str, name: &str) -> bool {
-    plan.spec.vms.iter().any(|vm| {
-        (!vm.id.is_empty() && vm.id == id)
-            || (vm.id.is_empty()
-                && !vm.name.is_empty()
-                && ferry_inventory::query::last_segment(&vm.name) == name)
-    })
+/// Whether a Plan lists the VM of an inventory change: by `id`, or by a `name` the
+/// VM's path (for OVA, its name) ends with (upstream's handler, through
+/// `ferry_plan::watch`).
+pub fn lists_vm(plan: &Plan, id: &str, path: &str) -> bool {
+    ferry_plan::watch::lists_vm(plan, id, path)
 }
 
 fn inventory_requests(

@@ -106,8 +106,12 @@ fn inventory_news_reaches_plans_that_list_the_vm() {
     let p = plan("p", "ova");
     assert!(lists_vm(&p, "vm-1", "whatever"));
     assert!(
-        lists_vm(&p, "other-id", "web"),
-        "by name for VMs without an id"
+        lists_vm(&p, "other-id", "/dc/vm/folder/web"),
+        "by a name the VM's path ends with"
+    );
+    assert!(
+        !lists_vm(&p, "other-id", "web"),
+        "a path shorter than the name"
     );
     assert!(!lists_vm(&p, "vm-2", "db"));
     assert!(wants_vm_news(&p));
