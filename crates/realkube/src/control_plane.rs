@@ -1,6 +1,5 @@
-//! Starting, watching and stopping one real control plane.
+//! Starting, watching, restarting and stopping one real control plane.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -9,24 +8,35 @@ use tempfile::TempDir;
 use crate::binaries::Binaries;
 use crate::error::{Error, Result};
 use crate::flags::{self, Layout};
-use crate::kubeconfig;
-use crate::pki::{self, Pki};
+use crate::home;
 use crate::process::{Server, Watchdog};
 
 /// The kube-controller-manager controllers that do what kube-apiserver leaves to
 /// controllers and Ferry relies on: garbage collection of owned objects (owner
-/// references, `foregroundDeletion`), namespace deletion, and each namespace's
-/// `default` ServiceAccount and its token.
-pub const GC_CONTROLLERS: [&str; 4] = [
+/// references, `foregroundDeletion`), namespace deletion, each namespace's `default`
+/// ServiceAccount and its token, and the PV/PVC protection controllers that remove
+/// the `kubernetes.io/pv-protection` and `kubernetes.io/pvc-protection` finalizers
+/// (without them a deleted claim or volume stays `Terminating` for ever).
+pub const GC_CONTROLLERS: [&str; 6] = [
     "garbage-collector-controller",
     "namespace-controller",
     "serviceaccount-controller",
     "serviceaccount-token-controller",
+    "persistentvolume-protection-controller",
+    "persistentvolumeclaim-protection-controller",
 ];
+
+/// The controller whose presence turns kube-apiserver's `ServiceAccount` admission
+/// plugin on (see [`Builder::controllers`]).
+const SERVICE_ACCOUNT_CONTROLLER: &str = "serviceaccount-controller";
 
 /// How long [`Builder::start`] waits for kube-apiserver's `/readyz` by default. A cold
 /// start takes a few seconds on 2 cores; this leaves room for a loaded machine.
 pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How long a graceful stop waits after SIGTERM before it kills a server.
+/// kube-apiserver drains its requests in a second or two; etcd closes at once.
+pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(30);
 
 /// How many times a start is tried when a port picked as free was taken meanwhile.
 const PORT_ATTEMPTS: usize = 3;
@@ -38,6 +48,8 @@ pub struct Builder {
     controllers: Vec<String>,
     apiserver_args: Vec<String>,
     ready_timeout: Duration,
+    stop_grace: Duration,
+    data_dir: Option<PathBuf>,
 }
 
 impl Default for Builder {
@@ -47,6 +59,8 @@ impl Default for Builder {
             controllers: Vec::new(),
             apiserver_args: Vec::new(),
             ready_timeout: DEFAULT_READY_TIMEOUT,
+            stop_grace: DEFAULT_STOP_GRACE,
+            data_dir: None,
         }
     }
 }
@@ -59,7 +73,10 @@ impl Builder {
     }
 
     /// Also runs kube-controller-manager with these controllers (its `--controllers`
-    /// names, e.g. [`GC_CONTROLLERS`]). Without this call, no controller runs.
+    /// names, e.g. [`GC_CONTROLLERS`]). Without this call, no controller runs. When
+    /// they include `serviceaccount-controller`, kube-apiserver's `ServiceAccount`
+    /// admission plugin is on, as on a real cluster; without that controller it is
+    /// off, since no namespace would get the `default` ServiceAccount it requires.
     pub fn controllers<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
         self.controllers = names.into_iter().map(Into::into).collect();
         self
@@ -82,8 +99,25 @@ impl Builder {
         self
     }
 
+    /// How long a graceful stop waits after SIGTERM ([`DEFAULT_STOP_GRACE`]).
+    pub fn stop_grace(mut self, grace: Duration) -> Self {
+        self.stop_grace = grace;
+        self
+    }
+
+    /// Keeps everything in `dir` (created if missing) instead of a temp dir: etcd's
+    /// data (written with fsync), the keys, the token, the kubeconfig and the logs.
+    /// A later start on the same dir finds every object again, with the same CA,
+    /// token and service-account keys, and the same ports when they are free (the
+    /// kubeconfig is rewritten if they are not). Stopping is graceful (SIGTERM, then
+    /// [`Builder::stop_grace`]) and leaves the dir in place.
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self
+    }
+
     /// Starts etcd, kube-apiserver and (if asked) kube-controller-manager, and returns
-    /// once kube-apiserver's `/readyz` says ok.
+    /// once kube-apiserver's `/readyz` (and kube-controller-manager's `/healthz`) says ok.
     pub async fn start(self) -> Result<ControlPlane> {
         let binaries = match &self.binaries {
             Some(b) => b.clone(),
@@ -102,10 +136,18 @@ impl Builder {
             }
         }
     }
+
+    fn service_accounts(&self) -> bool {
+        self.controllers
+            .iter()
+            .any(|c| c == SERVICE_ACCOUNT_CONTROLLER)
+    }
 }
 
-/// A running etcd + kube-apiserver (+ optionally kube-controller-manager) on loopback,
-/// in a fresh temp dir. Dropping it kills the processes and removes the dir.
+/// A running etcd + kube-apiserver (+ optionally kube-controller-manager) on loopback.
+/// In a fresh temp dir by default: dropping it kills the processes and removes the
+/// dir. On a [`Builder::data_dir`]: dropping or stopping it stops the processes
+/// gracefully and keeps the dir for the next start.
 pub struct ControlPlane {
     // Stopped in Drop, in this order; the temp dir goes last.
     watchdog: Watchdog,
@@ -117,6 +159,7 @@ pub struct ControlPlane {
     ca_pem: String,
     config: kube::Config,
     binaries: Binaries,
+    options: Builder,
     dir: Option<TempDir>,
 }
 
@@ -127,6 +170,7 @@ impl std::fmt::Debug for ControlPlane {
             .field("url", &self.url())
             .field("etcd_url", &self.etcd_url())
             .field("dir", &self.layout.dir)
+            .field("persistent", &self.is_persistent())
             .field("pids", &self.pids())
             .finish_non_exhaustive()
     }
@@ -145,50 +189,51 @@ impl ControlPlane {
     }
 
     async fn start_once(opts: &Builder, binaries: &Binaries) -> Result<Self> {
-        let dir = tempfile::Builder::new()
-            .prefix("ferry-realkube-")
-            .tempdir()
-            .map_err(|e| Error::io("create", std::env::temp_dir(), e))?;
-        let [
-            etcd_client_port,
-            etcd_peer_port,
-            apiserver_port,
-            controller_manager_port,
-        ] = free_ports()?;
-        let layout = Layout {
-            dir: dir.path().to_path_buf(),
-            etcd_client_port,
-            etcd_peer_port,
-            apiserver_port,
-            controller_manager_port,
+        let (temp, root) = match &opts.data_dir {
+            Some(dir) => {
+                create_private_dir(dir)?;
+                (None, dir.clone())
+            }
+            None => {
+                let temp = tempfile::Builder::new()
+                    .prefix("ferry-realkube-")
+                    .tempdir()
+                    .map_err(|e| Error::io("create", std::env::temp_dir(), e))?;
+                let root = temp.path().to_path_buf();
+                (Some(temp), root)
+            }
         };
-        let pki = Pki::generate()?;
-        let token = pki::new_token();
-        let kubeconfig_text = kubeconfig::render(&layout.apiserver_url(), &pki.ca_pem, &token);
-        write_files(&layout, &pki, &token, &kubeconfig_text)?;
+        let persistent = temp.is_none();
+        let home::Prepared {
+            layout,
+            pki,
+            token,
+            kubeconfig: kubeconfig_text,
+        } = home::prepare(&root, persistent)?;
         let kc = kube::config::Kubeconfig::from_yaml(&kubeconfig_text)?;
         let config =
             kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
                 .await?;
 
-        let mut watchdog = Watchdog::start(Some(dir.path()))?;
+        // A persistent dir outlives the harness: the watchdog must never remove it.
+        let mut watchdog = Watchdog::start(temp.as_ref().map(TempDir::path))?;
         let mut etcd = Server::spawn(
             "etcd",
             &binaries.etcd(),
-            &flags::etcd(&layout),
+            &flags::etcd(&layout, persistent),
             layout.log("etcd"),
             &mut watchdog,
         )?;
         let deadline = Instant::now() + opts.ready_timeout;
-        wait_for_port(&mut etcd, etcd_client_port, deadline, opts.ready_timeout).await?;
+        wait_for_port(
+            &mut etcd,
+            layout.etcd_client_port,
+            deadline,
+            opts.ready_timeout,
+        )
+        .await?;
 
-        let mut apiserver = Server::spawn(
-            "kube-apiserver",
-            &binaries.kube_apiserver(),
-            &flags::kube_apiserver(&layout, &opts.apiserver_args),
-            layout.log("kube-apiserver"),
-            &mut watchdog,
-        )?;
+        let mut apiserver = spawn_apiserver(opts, binaries, &layout, &mut watchdog)?;
         let client = kube::Client::try_from(config.clone())?;
         let mut watched = [&mut apiserver, &mut etcd];
         wait_for_ok(
@@ -212,13 +257,7 @@ impl ControlPlane {
             )?;
             // Its /healthz needs no credentials: don't send the token there.
             let mut kcm_config = config.clone();
-            let url = layout.controller_manager_url();
-            kcm_config.cluster_url =
-                url.parse()
-                    .map_err(|e: http::uri::InvalidUri| Error::InvalidUrl {
-                        reason: e.to_string(),
-                        url,
-                    })?;
+            kcm_config.cluster_url = parse_url(layout.controller_manager_url())?;
             kcm_config.auth_info = Default::default();
             let kcm_client = kube::Client::try_from(kcm_config)?;
             let mut watched = [&mut kcm, &mut apiserver, &mut etcd];
@@ -245,7 +284,8 @@ impl ControlPlane {
             ca_pem: pki.ca_pem,
             config,
             binaries: binaries.clone(),
-            dir: Some(dir),
+            options: opts.clone(),
+            dir: temp,
         })
     }
 
@@ -289,9 +329,15 @@ impl ControlPlane {
         &self.binaries
     }
 
-    /// The temp dir holding its data, keys and logs (`<server>.log`).
+    /// The directory holding its data, keys and logs (`<server>.log`): a temp dir, or
+    /// the [`Builder::data_dir`].
     pub fn dir(&self) -> &Path {
         &self.layout.dir
+    }
+
+    /// True when it runs on a [`Builder::data_dir`] that outlives it.
+    pub fn is_persistent(&self) -> bool {
+        self.dir.is_none()
     }
 
     /// The TCP ports it listens on (etcd client and peer, kube-apiserver, and
@@ -315,6 +361,17 @@ impl ControlPlane {
         pids
     }
 
+    /// Each server's name (`etcd`, `kube-apiserver`, `kube-controller-manager`) and
+    /// process id, e.g. to read their memory from `/proc/<pid>/status`.
+    pub fn processes(&self) -> Vec<(&'static str, u32)> {
+        [Some(&self.etcd), Some(&self.apiserver)]
+            .into_iter()
+            .chain([self.controller_manager.as_ref()])
+            .flatten()
+            .map(|s| (s.name(), s.pid()))
+            .collect()
+    }
+
     /// Fails with [`Error::Exited`] if a server has exited (e.g. kube-controller-manager
     /// rejected a flag), with the end of its log.
     pub fn check_running(&mut self) -> Result<()> {
@@ -330,9 +387,68 @@ impl ControlPlane {
         Ok(())
     }
 
-    /// Stops every process, waits for them to be gone, and removes the temp dir.
+    /// Restarts kube-apiserver alone (SIGTERM, then the same flags on the same port)
+    /// and waits for its `/readyz`; etcd and kube-controller-manager keep running.
+    /// Its watch cache starts afresh at etcd's current revision, so a watch from an
+    /// older resourceVersion then gets `410 Gone`, as after a long disconnect from a
+    /// real cluster. Blocks the calling thread for the graceful stop.
+    pub async fn restart_apiserver(&mut self) -> Result<()> {
+        self.apiserver.terminate(self.options.stop_grace);
+        self.apiserver = spawn_apiserver(
+            &self.options,
+            &self.binaries,
+            &self.layout,
+            &mut self.watchdog,
+        )?;
+        let client = self.client()?;
+        let timeout = self.options.ready_timeout;
+        let mut watched = [&mut self.apiserver, &mut self.etcd];
+        wait_for_ok(
+            &client,
+            "/readyz",
+            &mut watched,
+            Instant::now() + timeout,
+            timeout,
+        )
+        .await
+    }
+
+    /// Compacts etcd's history up to its current revision (what `etcdctl compact
+    /// --physical` does, through etcd's JSON gateway) and returns that revision.
+    /// Reads at older revisions, such as a list's `continue` token issued before,
+    /// then fail as on a real cluster after kube-apiserver's periodic compaction.
+    pub async fn compact_etcd(&self) -> Result<u64> {
+        let mut config = kube::Config::new(parse_url(self.etcd_url())?);
+        config.read_timeout = Some(Duration::from_secs(30));
+        let client = kube::Client::try_from(config)?;
+        // A one-key range read answers with the store's current revision.
+        let range = etcd_call(
+            &client,
+            "/v3/kv/range",
+            r#"{"key":"AA==","limit":1}"#.to_string(),
+            "reading the revision",
+        )
+        .await?;
+        let revision = revision_of(&range).ok_or_else(|| Error::Etcd {
+            action: "reading the revision",
+            reason: format!("no header.revision in {range}"),
+        })?;
+        etcd_call(
+            &client,
+            "/v3/kv/compaction",
+            format!(r#"{{"revision":"{revision}","physical":true}}"#),
+            "compaction",
+        )
+        .await?;
+        Ok(revision)
+    }
+
+    /// Stops every process and waits for them to be gone. A temp dir is removed (the
+    /// processes are killed); a [`Builder::data_dir`] is kept (the processes are
+    /// stopped gracefully, which blocks the calling thread for up to the grace
+    /// period each).
     pub fn stop(mut self) -> Result<()> {
-        self.kill_all();
+        self.stop_all();
         match self.dir.take() {
             Some(dir) => {
                 let path = dir.path().to_path_buf();
@@ -342,71 +458,97 @@ impl ControlPlane {
         }
     }
 
-    fn kill_all(&mut self) {
+    fn stop_all(&mut self) {
         // The watchdog first, so it never kills a pid the system has reused.
         self.watchdog.stop();
-        if let Some(kcm) = self.controller_manager.as_mut() {
-            kcm.stop();
+        let persistent = self.is_persistent();
+        let grace = self.options.stop_grace;
+        let servers = [self.controller_manager.as_mut(), Some(&mut self.apiserver)]
+            .into_iter()
+            .flatten()
+            .chain([&mut self.etcd]);
+        for server in servers {
+            if persistent {
+                server.terminate(grace);
+            } else {
+                server.stop();
+            }
         }
-        self.apiserver.stop();
-        self.etcd.stop();
     }
 }
 
 impl Drop for ControlPlane {
     fn drop(&mut self) {
-        self.kill_all();
+        self.stop_all();
         // `dir` (a TempDir) is removed when the field drops, after the processes are gone.
     }
 }
 
-/// Asks the kernel for `N` distinct free loopback ports (all held at once, then freed).
-fn free_ports<const N: usize>() -> Result<[u16; N]> {
-    let listeners = (0..N)
-        .map(|_| TcpListener::bind("127.0.0.1:0"))
-        .collect::<std::io::Result<Vec<_>>>()
-        .map_err(|e| Error::io("bind", "127.0.0.1:0", e))?;
-    let mut ports = [0u16; N];
-    for (port, listener) in ports.iter_mut().zip(&listeners) {
-        *port = listener
-            .local_addr()
-            .map_err(|e| Error::io("inspect", "127.0.0.1:0", e))?
-            .port();
+fn spawn_apiserver(
+    opts: &Builder,
+    binaries: &Binaries,
+    layout: &Layout,
+    watchdog: &mut Watchdog,
+) -> Result<Server> {
+    Server::spawn(
+        "kube-apiserver",
+        &binaries.kube_apiserver(),
+        &flags::kube_apiserver(layout, opts.service_accounts(), &opts.apiserver_args),
+        layout.log("kube-apiserver"),
+        watchdog,
+    )
+}
+
+fn parse_url(url: String) -> Result<http::Uri> {
+    url.parse()
+        .map_err(|e: http::uri::InvalidUri| Error::InvalidUrl {
+            reason: e.to_string(),
+            url,
+        })
+}
+
+/// Creates `dir` (and its parents) if missing, owner-only: it will hold keys.
+fn create_private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
     }
-    Ok(ports)
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::io("create", dir, e))
 }
 
-/// Writes the PKI, the token file and the kubeconfig; secrets with mode 0600.
-fn write_files(l: &Layout, pki: &Pki, token: &str, kubeconfig: &str) -> Result<()> {
-    let pki_dir = l.pki("");
-    std::fs::create_dir_all(&pki_dir).map_err(|e| Error::io("create", &pki_dir, e))?;
-    write(&l.pki("ca.crt"), &pki.ca_pem, 0o644)?;
-    write(&l.pki("serving.crt"), &pki.serving_cert_pem, 0o644)?;
-    write(&l.pki("serving.key"), &pki.serving_key_pem, 0o600)?;
-    write(
-        &l.pki("service-account.key"),
-        &pki.service_account_key_pem,
-        0o600,
-    )?;
-    write(
-        &l.pki("service-account.pub"),
-        &pki.service_account_pub_pem,
-        0o644,
-    )?;
-    write(&l.token_file(), &flags::token_file_line(token), 0o600)?;
-    write(&l.kubeconfig(), kubeconfig, 0o600)
+/// POSTs `body` to etcd's JSON gateway at `path`; the answer's text.
+async fn etcd_call(
+    client: &kube::Client,
+    path: &str,
+    body: String,
+    action: &'static str,
+) -> Result<String> {
+    let request = http::Request::post(path)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(body.into_bytes())
+        .map_err(|e| Error::Etcd {
+            action,
+            reason: e.to_string(),
+        })?;
+    client.request_text(request).await.map_err(|e| Error::Etcd {
+        action,
+        reason: e.to_string(),
+    })
 }
 
-fn write(path: &Path, contents: &str, mode: u32) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)
-        .and_then(|mut f| f.write_all(contents.as_bytes()))
-        .map_err(|e| Error::io("write", path, e))
+/// The `header.revision` of an etcd gateway answer (a JSON string of digits, as
+/// protobuf's JSON mapping writes 64-bit integers).
+fn revision_of(answer: &str) -> Option<u64> {
+    let value: serde_json::Value = serde_json::from_str(answer).ok()?;
+    match value.pointer("/header/revision")? {
+        serde_json::Value::String(s) => s.parse().ok(),
+        serde_json::Value::Number(n) => n.as_u64(),
+        _ => None,
+    }
 }
 
 /// Waits until `server` accepts TCP connections on `port`.
@@ -477,5 +619,31 @@ async fn wait_for_ok(
             });
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_revision_is_read_as_etcd_writes_it() {
+        let answer =
+            r#"{"header":{"cluster_id":"1","member_id":"2","revision":"1234","raft_term":"3"}}"#;
+        assert_eq!(revision_of(answer), Some(1234));
+        assert_eq!(revision_of(r#"{"header":{"revision":7}}"#), Some(7));
+        assert_eq!(revision_of(r#"{"header":{}}"#), None);
+        assert_eq!(revision_of("not json"), None);
+    }
+
+    #[test]
+    fn service_account_admission_follows_its_controller() {
+        assert!(!Builder::default().service_accounts());
+        assert!(Builder::default().garbage_collection().service_accounts());
+        assert!(
+            !Builder::default()
+                .controllers(["garbage-collector-controller"])
+                .service_accounts()
+        );
     }
 }

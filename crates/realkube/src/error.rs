@@ -76,6 +76,24 @@ pub enum Error {
         log_tail: String,
     },
 
+    /// A persistent data dir cannot be used as it is.
+    #[error("the control plane's data dir {} cannot be used: {reason}", dir.display())]
+    DataDir {
+        /// The data dir.
+        dir: PathBuf,
+        /// What is wrong with it, and what to do.
+        reason: String,
+    },
+
+    /// etcd refused or failed a maintenance request (e.g. compaction).
+    #[error("etcd {action}: {reason}")]
+    Etcd {
+        /// What was asked ("compaction", "reading the revision").
+        action: &'static str,
+        /// What etcd (or the connection) said.
+        reason: String,
+    },
+
     /// A URL the harness built does not parse (a bug in the harness).
     #[error("the URL {url} does not parse: {reason}")]
     InvalidUrl {

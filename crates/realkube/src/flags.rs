@@ -59,10 +59,11 @@ fn path(p: &Path) -> String {
     p.display().to_string()
 }
 
-/// etcd: one member on loopback, no fsync (the data is thrown away), quiet logs.
-pub fn etcd(l: &Layout) -> Vec<String> {
+/// etcd: one member on loopback, quiet logs; without fsync unless `durable` (a temp
+/// dir's data is thrown away; a persistent data dir must survive a crash).
+pub fn etcd(l: &Layout, durable: bool) -> Vec<String> {
     let peer = format!("http://127.0.0.1:{}", l.etcd_peer_port);
-    vec![
+    let mut args: Vec<String> = vec![
         "--name=default".into(),
         format!("--data-dir={}", path(&l.etcd_data())),
         format!("--listen-client-urls={}", l.etcd_url()),
@@ -71,9 +72,12 @@ pub fn etcd(l: &Layout) -> Vec<String> {
         format!("--initial-advertise-peer-urls={peer}"),
         format!("--initial-cluster=default={peer}"),
         "--initial-cluster-state=new".into(),
-        "--unsafe-no-fsync=true".into(),
         "--log-level=warn".into(),
-    ]
+    ];
+    if !durable {
+        args.push("--unsafe-no-fsync=true".into());
+    }
+    args
 }
 
 /// The user the static token authenticates as.
@@ -86,11 +90,15 @@ pub fn token_file_line(token: &str) -> String {
 }
 
 /// kube-apiserver: loopback only, static token authentication, RBAC, and the default
-/// admission chain less `ServiceAccount` (which would reject pods until a controller
-/// has made each namespace's `default` ServiceAccount; pods here are simulated). No
-/// endpoint reconciler: it would try every 10 s to publish 127.0.0.1 as the
-/// `kubernetes` Service's endpoint, which validation rejects (loopback).
-pub fn kube_apiserver(l: &Layout, extra: &[String]) -> Vec<String> {
+/// admission chain. `ServiceAccount` admission (which defaults a pod's service
+/// account, mounts its token as the `kube-api-access-*` projected volume, and rejects
+/// pods whose account does not exist) is on only when `service_accounts` says that
+/// kube-controller-manager's serviceaccount-controller runs: without it no namespace
+/// would get its `default` ServiceAccount and every pod would be refused, which no
+/// real cluster does. No endpoint reconciler: it would try every 10 s to publish
+/// 127.0.0.1 as the `kubernetes` Service's endpoint, which validation rejects
+/// (loopback).
+pub fn kube_apiserver(l: &Layout, service_accounts: bool, extra: &[String]) -> Vec<String> {
     let mut args = vec![
         format!("--etcd-servers={}", l.etcd_url()),
         "--bind-address=127.0.0.1".into(),
@@ -112,11 +120,13 @@ pub fn kube_apiserver(l: &Layout, extra: &[String]) -> Vec<String> {
         ),
         "--service-account-issuer=https://kubernetes.default.svc.cluster.local".into(),
         format!("--service-cluster-ip-range={SERVICE_IP}/24"),
-        "--disable-admission-plugins=ServiceAccount".into(),
         "--endpoint-reconciler-type=none".into(),
         "--allow-privileged=true".into(),
         "--profiling=false".into(),
     ];
+    if !service_accounts {
+        args.push("--disable-admission-plugins=ServiceAccount".into());
+    }
     args.extend(extra.iter().cloned());
     args
 }
@@ -163,22 +173,37 @@ mod tests {
     fn everything_listens_on_loopback_only() {
         let l = layout();
         let kcm = kube_controller_manager(&l, &["namespace-controller".into()]);
-        for arg in etcd(&l).iter().chain(&kube_apiserver(&l, &[])).chain(&kcm) {
+        let apiserver = kube_apiserver(&l, true, &[]);
+        for arg in etcd(&l, true).iter().chain(&apiserver).chain(&kcm) {
             if arg.contains("://") && !arg.contains("kubernetes.default.svc") {
                 assert!(arg.contains("127.0.0.1"), "{arg}");
             }
         }
-        assert!(kube_apiserver(&l, &[]).contains(&"--bind-address=127.0.0.1".to_string()));
+        assert!(apiserver.contains(&"--bind-address=127.0.0.1".to_string()));
         assert!(kcm.contains(&"--bind-address=127.0.0.1".to_string()));
     }
 
     #[test]
     fn apiserver_talks_to_this_etcd_and_extra_args_come_last() {
         let l = layout();
-        let args = kube_apiserver(&l, &["--v=4".to_string()]);
+        let args = kube_apiserver(&l, true, &["--v=4".to_string()]);
         assert!(args.contains(&"--etcd-servers=http://127.0.0.1:2379".to_string()));
         assert!(args.contains(&"--secure-port=6443".to_string()));
         assert_eq!(args.last().map(String::as_str), Some("--v=4"));
+    }
+
+    #[test]
+    fn service_account_admission_is_off_only_without_its_controller() {
+        let off = "--disable-admission-plugins=ServiceAccount".to_string();
+        assert!(kube_apiserver(&layout(), false, &[]).contains(&off));
+        assert!(!kube_apiserver(&layout(), true, &[]).contains(&off));
+    }
+
+    #[test]
+    fn only_a_throwaway_etcd_skips_fsync() {
+        let no_fsync = "--unsafe-no-fsync=true".to_string();
+        assert!(etcd(&layout(), false).contains(&no_fsync));
+        assert!(!etcd(&layout(), true).contains(&no_fsync));
     }
 
     #[test]

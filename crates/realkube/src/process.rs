@@ -10,13 +10,17 @@
 //!   abort, OOM), the kernel closes that pipe, and the watchdog kills the servers and
 //!   removes the control plane's temp dir.
 //!
-//! The servers are stopped with SIGKILL: their data lives in a temp dir that is thrown
-//! away, so there is nothing to flush, and SIGKILL takes no grace period.
+//! A control plane in a temp dir is stopped with SIGKILL: its data is thrown away, so
+//! there is nothing to flush, and SIGKILL takes no grace period. One on a persistent
+//! data dir is stopped with SIGTERM first ([`Server::terminate`]), so etcd closes its
+//! database and kube-apiserver drains its requests, and SIGKILL only after a grace
+//! period.
 
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::binaries::last_lines;
 use crate::error::{Error, Result};
@@ -99,8 +103,8 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `program` with `args`, its stdout and stderr appended to `log`, and puts it
-    /// under the watchdog's guard.
+    /// Starts `program` with `args`, its stdout and stderr appended to `log` (kept
+    /// across restarts on a persistent data dir), and puts it under the watchdog's guard.
     pub fn spawn(
         name: &'static str,
         program: &Path,
@@ -108,7 +112,11 @@ impl Server {
         log: PathBuf,
         watchdog: &mut Watchdog,
     ) -> Result<Self> {
-        let out = File::create(&log).map_err(|e| Error::io("create", &log, e))?;
+        let out = File::options()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .map_err(|e| Error::io("create", &log, e))?;
         let err = out.try_clone().map_err(|e| Error::io("open", &log, e))?;
         let child = Command::new(program)
             .args(args)
@@ -165,6 +173,54 @@ impl Server {
             let _ = child.wait();
         }
     }
+
+    /// Stops the process gracefully: SIGTERM, then up to `grace` for it to exit, then
+    /// SIGKILL. Blocks the calling thread for at most `grace` (plus the reaping).
+    /// Returns how it ended: `true` if it exited on SIGTERM within the grace period.
+    pub fn terminate(&mut self, grace: Duration) -> bool {
+        let Some(mut child) = self.child.take() else {
+            return true;
+        };
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return true;
+        }
+        let deadline = Instant::now() + grace;
+        let mut graceful = send_sigterm(child.id());
+        if graceful {
+            graceful = loop {
+                match child.try_wait() {
+                    Ok(Some(_)) => break true,
+                    Ok(None) if Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(25));
+                    }
+                    _ => break false,
+                }
+            };
+        }
+        if !graceful {
+            tracing::warn!(
+                server = self.name,
+                ?grace,
+                "did not stop on SIGTERM in time; killed"
+            );
+            let _ = child.kill();
+        }
+        let _ = child.wait();
+        graceful
+    }
+}
+
+/// Sends SIGTERM to `pid` through the shell's `kill` builtin (this crate forbids the
+/// `unsafe` a direct system call would need). True if the signal was sent.
+fn send_sigterm(pid: u32) -> bool {
+    Command::new("sh")
+        .args(["-c", "kill -TERM \"$1\"", "ferry-realkube-stop"])
+        .arg(pid.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 impl Drop for Server {
@@ -246,6 +302,43 @@ mod tests {
         watchdog.stop();
         assert!(server.exited().is_none(), "the server must still run");
         server.stop();
+    }
+
+    #[test]
+    fn terminate_sends_sigterm_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut watchdog = Watchdog::start(None).unwrap();
+        let mut server = sleeper(dir.path(), &mut watchdog);
+        let pid = server.pid();
+        // sleep dies of SIGTERM at once: no SIGKILL needed.
+        assert!(server.terminate(Duration::from_secs(20)));
+        assert!(!alive(pid));
+        assert!(
+            server.terminate(Duration::from_secs(1)),
+            "a second stop is a no-op"
+        );
+    }
+
+    #[test]
+    fn terminate_kills_what_ignores_sigterm() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut watchdog = Watchdog::start(None).unwrap();
+        let mut server = Server::spawn(
+            "stubborn",
+            Path::new("/bin/sh"),
+            &[
+                "-c".to_string(),
+                "trap '' TERM; while :; do sleep 0.1; done".to_string(),
+            ],
+            dir.path().join("stubborn.log"),
+            &mut watchdog,
+        )
+        .unwrap();
+        let pid = server.pid();
+        // Let the shell install its trap before the signal arrives.
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(!server.terminate(Duration::from_millis(300)));
+        assert!(!alive(pid));
     }
 
     #[test]

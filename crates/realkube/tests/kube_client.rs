@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::{bounded, start};
 use ferry_realkube::ControlPlane;
 use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolumeClaim, Pod};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{
@@ -245,6 +245,48 @@ async fn the_controller_manager_collects_garbage_and_deletes_namespaces() {
             "the dependent was collected",
             || async { cms.get_opt("dependent").await.unwrap().is_none() },
         )
+        .await;
+
+        // ServiceAccount admission is on, as on a real cluster: a pod gets the
+        // namespace's `default` account (made by the serviceaccount controller) and its
+        // token as the projected `kube-api-access-*` volume.
+        let pods: Api<Pod> = Api::namespaced(client.clone(), "doomed");
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "c", "image": "busybox"}]}
+        }))
+        .unwrap();
+        let pod = pods.create(&PostParams::default(), &pod).await.unwrap();
+        let spec = pod.spec.unwrap();
+        assert_eq!(spec.service_account_name.as_deref(), Some("default"));
+        let volumes = spec.volumes.unwrap_or_default();
+        assert!(
+            volumes
+                .iter()
+                .any(|v| v.name.starts_with("kube-api-access-") && v.projected.is_some()),
+            "{volumes:?}"
+        );
+
+        // PVC protection: a deleted claim that no pod uses goes away (the
+        // kubernetes.io/pvc-protection finalizer is removed by its controller).
+        let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), "doomed");
+        let claim: PersistentVolumeClaim = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "claim"},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
+        }))
+        .unwrap();
+        let claim = claims.create(&PostParams::default(), &claim).await.unwrap();
+        assert_eq!(
+            claim.metadata.finalizers.as_deref(),
+            Some(&["kubernetes.io/pvc-protection".to_string()][..])
+        );
+        claims
+            .delete("claim", &DeleteParams::default())
+            .await
+            .unwrap();
+        poll_until(Duration::from_secs(90), "the claim was deleted", || async {
+            claims.get_opt("claim").await.unwrap().is_none()
+        })
         .await;
 
         // Namespace deletion: the namespace controller empties and removes it.

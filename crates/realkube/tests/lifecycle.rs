@@ -8,10 +8,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{alive, assert_no_leaks, bounded, start};
+use common::{alive, assert_no_leaks, bounded, eventually, start};
 use ferry_realkube::ControlPlane;
-use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::Api;
+use kube::api::{ListParams, PostParams, WatchParams};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn starts_and_stops_three_times_without_leaks() {
@@ -187,6 +188,117 @@ async fn a_killed_test_process_leaves_no_orphans() {
         // No destructor ran in the child: the watchdog (one of `pids`) kills the servers
         // and removes the temp dir.
         assert_no_leaks(&pids, &ports, &dir).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persistent_data_dir_survives_a_restart() {
+    bounded(async {
+        let parent = tempfile::tempdir().unwrap();
+        let data = parent.path().join("plane");
+        let plane = ControlPlane::builder()
+            .data_dir(&data)
+            .start()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(plane.is_persistent());
+        let (pids, ports, token) = (plane.pids(), plane.ports(), plane.token().to_string());
+        let cms: Api<ConfigMap> = Api::namespaced(plane.client().unwrap(), "default");
+        let kept: ConfigMap = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "kept"}, "data": {"k": "v"}
+        }))
+        .unwrap();
+        let created = cms.create(&PostParams::default(), &kept).await.unwrap();
+        plane.stop().unwrap();
+
+        // Stopped (gracefully): nothing runs or listens, but the data dir stays.
+        eventually(Duration::from_secs(30), "processes gone", || {
+            pids.iter().all(|&pid| !alive(pid))
+        })
+        .await;
+        assert!(ports.iter().all(|&p| common::port_free(p)), "{ports:?}");
+        assert!(data.join("etcd").is_dir());
+
+        let plane = ControlPlane::builder()
+            .data_dir(&data)
+            .start()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            plane.token(),
+            token,
+            "the same token, so old kubeconfigs work"
+        );
+        assert_eq!(plane.ports(), ports, "the same ports, as they were free");
+        let cms: Api<ConfigMap> = Api::namespaced(plane.client().unwrap(), "default");
+        let again = cms.get("kept").await.unwrap();
+        assert_eq!(again.metadata.uid, created.metadata.uid);
+        let pids = plane.pids();
+        drop(plane);
+        eventually(Duration::from_secs(30), "processes gone after drop", || {
+            pids.iter().all(|&pid| !alive(pid))
+        })
+        .await;
+        assert!(data.join("etcd").is_dir(), "dropping keeps the data too");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compaction_and_an_apiserver_restart_expire_old_resource_versions() {
+    bounded(async {
+        let mut plane = start().await;
+        let cms: Api<ConfigMap> = Api::namespaced(plane.client().unwrap(), "default");
+        for i in 0..3 {
+            let cm: ConfigMap =
+                serde_json::from_value(serde_json::json!({"metadata": {"name": format!("c{i}")}}))
+                    .unwrap();
+            cms.create(&PostParams::default(), &cm).await.unwrap();
+        }
+        let first = cms.list(&ListParams::default().limit(1)).await.unwrap();
+        let token = first.metadata.continue_.clone().unwrap();
+        let rv = first.metadata.resource_version.clone().unwrap();
+        // Compaction at revision R keeps R readable: write once more first.
+        let later: ConfigMap =
+            serde_json::from_value(serde_json::json!({"metadata": {"name": "later"}})).unwrap();
+        cms.create(&PostParams::default(), &later).await.unwrap();
+
+        // etcd compaction: the continue token (a read at the first page's revision)
+        // is too old now.
+        let revision = plane.compact_etcd().await.unwrap();
+        assert!(revision > rv.parse::<u64>().unwrap());
+        match cms
+            .list(&ListParams::default().limit(1).continue_token(&token))
+            .await
+        {
+            Err(kube::Error::Api(status)) => {
+                assert_eq!(status.code, 410, "{status:?}");
+                assert_eq!(status.reason, "Expired", "{status:?}");
+            }
+            other => panic!("want 410 Expired, got {other:?}"),
+        }
+
+        // A restarted kube-apiserver's watch cache begins at etcd's current revision:
+        // a watch from before is 410 Gone (an ERROR event).
+        plane.restart_apiserver().await.unwrap();
+        let cms: Api<ConfigMap> = Api::namespaced(plane.client().unwrap(), "default");
+        let mut events = cms
+            .watch(&WatchParams::default().timeout(10), &rv)
+            .await
+            .unwrap()
+            .boxed();
+        use futures::StreamExt;
+        match events.next().await {
+            Some(Ok(kube::api::WatchEvent::Error(e))) => assert_eq!(e.code, 410, "{e:?}"),
+            other => panic!("want a 410 ERROR event, got {other:?}"),
+        }
+        assert_eq!(
+            cms.get("c2").await.unwrap().metadata.name.as_deref(),
+            Some("c2")
+        );
+        plane.check_running().unwrap();
+        plane.stop().unwrap();
     })
     .await;
 }

@@ -57,10 +57,25 @@ pub async fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> 
 pub async fn assert_no_leaks(pids: &[u32], ports: &[u16], dir: &std::path::Path) {
     // Processes reaped by the harness are gone at once; ones killed by the watchdog
     // (after the harness's process died) are reaped by init, so allow a moment.
-    eventually(Duration::from_secs(30), "processes gone", || {
-        pids.iter().all(|&pid| !alive(pid))
-    })
-    .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let living: Vec<String> = pids
+            .iter()
+            .filter(|&&pid| alive(pid))
+            .map(|pid| {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                format!("{pid}: {}", stat.trim())
+            })
+            .collect();
+        if living.is_empty() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "processes still alive after 30s: {living:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     for &port in ports {
         assert!(port_free(port), "port {port} is still in use");
     }
