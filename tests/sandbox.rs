@@ -7,8 +7,10 @@ mod common;
 
 use std::time::Duration;
 
+use common::results::{assert_converted, catalog, no_duplicates};
 use common::{Ferry, bounded, client, token, wait_for_file};
-use ferry_api::Provider;
+use ferry_api::{Plan, Provider};
+use ferry_sandbox::sandbox::progress::{self, PlanState, VmState};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};
 use serde_json::{Value, json};
@@ -131,6 +133,180 @@ async fn bad_flags_are_refused_with_what_to_write() {
             !dir.path().join("sandbox").join("kubeconfig").exists(),
             "nothing started"
         );
+    })
+    .await;
+}
+
+/// The demo Plan, once it exists.
+async fn plan(client: &kube::Client) -> Option<Plan> {
+    let plans: Api<Plan> = Api::namespaced(client.clone(), "konveyor-forklift");
+    plans.get_opt("demo").await.ok().flatten()
+}
+
+/// Starts `ferry sandbox --no-demo` on `data` and returns it with a client, to look at
+/// what an earlier run left.
+async fn inspect(data: &std::path::Path, logs: &std::path::Path) -> (Ferry, kube::Client) {
+    let endpoints = data.join("endpoints.json");
+    let _ = std::fs::remove_file(&endpoints);
+    let data_arg = data.display().to_string();
+    let mut ferry = Ferry::spawn(&["sandbox", "--data-dir", &data_arg, "--no-demo"], logs);
+    wait_for_file(&mut ferry, &endpoints, START).await;
+    let client = client(&data.join("kubeconfig")).await;
+    (ferry, client)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_when_done_migrates_every_sample_and_exits_0() {
+    bounded(async {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("sandbox");
+        let data_arg = data.display().to_string();
+        let mut ferry = Ferry::spawn(
+            &[
+                "sandbox",
+                "--data-dir",
+                &data_arg,
+                "--exit-when-done",
+                "--speed",
+                "0",
+            ],
+            dir.path(),
+        );
+        assert!(
+            ferry.wait(START).await,
+            "the demo migration succeeds:\n{}",
+            ferry.output()
+        );
+        let output = ferry.output();
+        assert!(
+            output.contains("Summary: 4 VMs: 4 succeeded, 0 failed, 0 canceled"),
+            "{output}"
+        );
+        assert!(
+            output.contains("get plans,migrations"),
+            "kubectl hints: {output}"
+        );
+
+        // The result stays in the data directory: the converted disks equal the sources.
+        let (mut ferry, client) = inspect(&data, dir.path()).await;
+        let plan = plan(&client).await.expect("the demo plan");
+        assert_eq!(progress::plan_state(&plan), PlanState::Succeeded);
+        let catalog = catalog();
+        for appliance in &catalog.appliances {
+            assert_converted(&client, &plan, &catalog, &appliance.vm_name).await;
+        }
+        no_duplicates(&client, &catalog, &plan).await;
+        assert!(ferry.interrupt().await, "{}", ferry.output());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_when_done_fails_with_the_reason_when_a_vm_fails() {
+    bounded(async {
+        let dir = tempfile::tempdir().unwrap();
+        let data_arg = dir.path().join("sandbox").display().to_string();
+        let mut ferry = Ferry::spawn(
+            &[
+                "sandbox",
+                "--data-dir",
+                &data_arg,
+                "--exit-when-done",
+                "--speed",
+                "0",
+                "--vms",
+                "2",
+                "--fail-disk",
+                "ferry-vmware-efi:2",
+            ],
+            dir.path(),
+        );
+        assert!(
+            !ferry.wait(START).await,
+            "a failed migration exits non-zero"
+        );
+        let output = ferry.output();
+        assert!(output.contains("the migration failed"), "{output}");
+        assert!(
+            output.contains("ferry-vmware-efi"),
+            "the failed VM is named: {output}"
+        );
+        assert!(output.contains("1 succeeded, 1 failed"), "{output}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sandbox_killed_mid_run_resumes_from_its_data_dir() {
+    bounded(async {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("sandbox");
+        let data_arg = data.display().to_string();
+        let args = [
+            "sandbox",
+            "--data-dir",
+            &data_arg,
+            "--exit-when-done",
+            "--vms",
+            "3",
+            "--speed",
+            "16",
+            "--progress",
+            "lines",
+        ];
+        let mut ferry = Ferry::spawn(&args, dir.path());
+        wait_for_file(&mut ferry, &data.join("endpoints.json"), START).await;
+        let client = client(&data.join("kubeconfig")).await;
+        let deadline = tokio::time::Instant::now() + START;
+        loop {
+            ferry.assert_running();
+            let copying = plan(&client).await.is_some_and(|plan| {
+                progress::lines(&plan)
+                    .iter()
+                    .any(|l| l.step.starts_with("DiskTransfer") && l.state == VmState::Running)
+            });
+            if copying {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no VM started copying:\n{}",
+                ferry.output()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // A crash: nothing is cleaned up, the database is left as it is.
+        ferry.kill();
+        drop(client);
+
+        let mut again = Ferry::spawn(&args, dir.path());
+        assert!(
+            again.wait(START).await,
+            "the resumed run finishes the migration:\n{}",
+            again.output()
+        );
+        assert!(again.output().contains("3 succeeded"), "{}", again.output());
+
+        let (mut ferry, client) = inspect(&data, dir.path()).await;
+        let plan = plan(&client).await.expect("the demo plan");
+        let migrations: Api<ferry_api::Migration> =
+            Api::namespaced(client.clone(), "konveyor-forklift");
+        assert_eq!(
+            migrations
+                .list(&Default::default())
+                .await
+                .unwrap()
+                .items
+                .len(),
+            1,
+            "no second Migration"
+        );
+        let catalog = catalog();
+        no_duplicates(&client, &catalog, &plan).await;
+        for vm in ["ferry-vmware-efi", "ferry-virtualbox-bios", "ferry-plain"] {
+            assert_converted(&client, &plan, &catalog, vm).await;
+        }
+        assert!(ferry.interrupt().await, "{}", ferry.output());
     })
     .await;
 }

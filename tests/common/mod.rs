@@ -1,6 +1,8 @@
 //! Running the `ferry` binary in system tests.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod results;
+
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -76,6 +78,14 @@ impl Ferry {
             .unwrap();
         assert!(status.success());
         self.wait(Duration::from_secs(120)).await
+    }
+
+    /// Kills it (SIGKILL: a crash, nothing is cleaned up).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
     }
 
     /// Waits for the exit; returns whether it exited 0.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{Env, bounded, namespace, wait_for};
+use common::{Env, bounded, wait_for};
 use ferry_api::destination::{DataVolume, VirtualMachine, VirtualMachineInstance};
 use ferry_inventory::ova::samples::{SampleCatalog, SampleOptions, write_samples};
 use ferry_sandbox::cluster::apifaults::faulty_client;
@@ -73,7 +73,7 @@ fn same_content(a: &Path, b: &Path) -> bool {
 async fn claims_get_provisioned_bound_and_released(env: &'static Env) {
     bounded(async {
         let client = env.client();
-        let ns = namespace(&client, "storage").await;
+        let ns = env.namespace("storage").await;
         let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &ns);
         let pvs: Api<PersistentVolume> = Api::all(client.clone());
         create(
@@ -142,7 +142,7 @@ async fn claims_get_provisioned_bound_and_released(env: &'static Env) {
 async fn blank_data_volumes_import_as_cdi_reports_it(env: &'static Env) {
     bounded(async {
         let client = env.client();
-        let ns = namespace(&client, "cdi").await;
+        let ns = env.namespace("cdi").await;
         let dvs: Api<DataVolume> = Api::namespaced(client.clone(), &ns);
         let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &ns);
         let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
@@ -203,7 +203,7 @@ async fn blank_data_volumes_import_as_cdi_reports_it(env: &'static Env) {
 async fn http_data_volumes_download_real_bytes(env: &'static Env) {
     bounded(async {
         let client = env.client();
-        let ns = namespace(&client, "http").await;
+        let ns = env.namespace("http").await;
         // A qcow2 image served on loopback.
         let dir = tempfile::tempdir().unwrap();
         let raw = dir.path().join("source.raw");
@@ -279,7 +279,7 @@ async fn http_data_volumes_download_real_bytes(env: &'static Env) {
 async fn pods_run_with_loopback_ips_and_report_their_end(env: &'static Env) {
     bounded(async {
         let client = env.client();
-        let ns = namespace(&client, "pods").await;
+        let ns = env.namespace("pods").await;
         let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
         let pod = |name: &str, restart: &str, command: Option<&[&str]>| {
             let mut container = json!({ "name": "main", "image": "registry.example/tool:1" });
@@ -361,7 +361,7 @@ fn hook_job(name: &str, config_map: &str) -> Value {
 async fn hook_jobs_succeed_or_fail_on_their_playbook(env: &'static Env) {
     bounded(async {
         let client = env.client();
-        let ns = namespace(&client, "hooks").await;
+        let ns = env.namespace("hooks").await;
         let cms: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
         let jobs: Api<Job> = Api::namespaced(client.clone(), &ns);
         let playbook = |text: &str, name: &str| {
@@ -526,7 +526,7 @@ async fn the_conversion_pod_converts_real_disks_and_serves_its_results(env: &'st
             .find(|a| a.vm_name == "ferry-vmware-efi")
             .expect("the EFI sample");
         let client = env.client();
-        let ns = namespace(&client, "v2v").await;
+        let ns = env.namespace("v2v").await;
         let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
         let sizes: Vec<u64> = efi.disks.iter().map(|d| d.virtual_size).collect();
         let claims = conversion(env, &client, &ns, &efi.vm_name, &efi.relative, &sizes).await;
@@ -611,7 +611,7 @@ async fn a_failing_disk_fails_the_conversion_half_written(env: &'static Env) {
             .find(|a| a.vm_name == common::FAILING_VM)
             .expect("the plain OVF sample");
         let client = env.client();
-        let ns = namespace(&client, "v2v-fail").await;
+        let ns = env.namespace("v2v-fail").await;
         let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
         let dir = Path::new(&plain.relative)
             .parent()
@@ -653,7 +653,7 @@ async fn a_failing_disk_fails_the_conversion_half_written(env: &'static Env) {
 async fn virtual_machines_run_or_stop_by_run_strategy(env: &'static Env) {
     bounded(async {
         let client = env.client();
-        let ns = namespace(&client, "kubevirt").await;
+        let ns = env.namespace("kubevirt").await;
         let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &ns);
         let vms: Api<VirtualMachine> = Api::namespaced(client.clone(), &ns);
         let vmis: Api<VirtualMachineInstance> = Api::namespaced(client.clone(), &ns);
@@ -747,7 +747,7 @@ async fn the_fault_injecting_client_answers_with_api_errors(env: &'static Env) {
 async fn kubectl_shows_the_columns_a_real_cluster_shows(env: &'static Env) {
     bounded(async {
         let client = env.client();
-        let ns = namespace(&client, "kubectl").await;
+        let ns = env.namespace("kubectl").await;
         let dvs: Api<DataVolume> = Api::namespaced(client.clone(), &ns);
         create(
             &dvs,

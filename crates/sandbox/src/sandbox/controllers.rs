@@ -50,10 +50,8 @@ pub trait RunningControllers: Send {
 /// Ferry's manager, in process.
 #[derive(Clone, Default)]
 pub struct FerryManager {
-    /// The plan controller's reconcile. `None` runs every controller but the plan's:
-    /// until `ferry-plan` provides its reconcile as a
-    /// [`ferry_controller::plan::PlanReconciler`], plans are validated by nobody and
-    /// migrations do not run.
+    /// The plan controller's reconcile; `None` keeps the manager's own (`ferry-plan`'s,
+    /// [`ferry_controller::plan::ferry::FerryPlan`]).
     pub plan: Option<Arc<dyn PlanReconciler>>,
 }
 
@@ -89,7 +87,9 @@ impl Controllers for FerryManager {
             let mut config = ManagerConfig::new(ClientSource::Client(setup.client.clone()));
             config.settings = Some(settings);
             config.registry = Arc::clone(&setup.registry);
-            config.plan = self.plan.clone();
+            if let Some(plan) = &self.plan {
+                config.plan = Some(Arc::clone(plan));
+            }
             config.instance = Some("ferry-sandbox".into());
             let manager = start(config).await.map_err(|e| e.to_string())?;
             if !manager.wait_ready(Duration::from_secs(120)).await {

@@ -470,15 +470,25 @@ impl Sandbox {
             .map_err(kube_error("reading the Plan"))
     }
 
-    /// Stops everything (the data directory keeps the state).
+    /// Stops everything (the data directory keeps the state). The API server goes
+    /// last, after every client of the sandbox's is dropped (their idle connections
+    /// would keep its database open).
     pub async fn shutdown(mut self) {
         self.stop_controllers().await;
         if let Some(cluster) = self.cluster.take() {
             cluster.stop().await;
         }
         self.inventory_stop.cancel();
-        let _ = self.inventory_task.await;
-        self.api.shutdown().await;
+        let Self {
+            api,
+            client,
+            setup,
+            inventory_task,
+            ..
+        } = self;
+        let _ = inventory_task.await;
+        drop((client, setup));
+        api.shutdown().await;
     }
 }
 
@@ -699,8 +709,8 @@ async fn watch_plan(
                 warned = true;
                 writeln!(
                     out,
-                    "note: the Plan has no status after 30 s: the plan controller does not run \
-                     (ferry-plan's reconcile is not wired into the manager yet)"
+                    "note: the Plan has no status after 30 s: is the plan controller running? \
+                     (RUST_LOG=info shows what the controllers do)"
                 )
                 .map_err(SandboxError::Output)?;
             }

@@ -177,6 +177,27 @@ fn start(real: bool, avoid: Option<u8>) -> Env {
     .expect("starting the shared environment")
 }
 
+impl Env {
+    /// A fresh namespace, ready for pods: on the real server (whose ServiceAccount
+    /// admission refuses pods until the namespace's `default` ServiceAccount exists),
+    /// once the ServiceAccount controller has made it.
+    pub async fn namespace(&self, prefix: &str) -> String {
+        let client = self.client();
+        let name = namespace(&client, prefix).await;
+        if matches!(self.server, Server::Real(_)) {
+            let accounts: Api<k8s_openapi::api::core::v1::ServiceAccount> =
+                Api::namespaced(client, &name);
+            wait_for(
+                Duration::from_secs(60),
+                "the default ServiceAccount",
+                || async { accounts.get_opt("default").await.ok().flatten().map(|_| ()) },
+            )
+            .await;
+        }
+        name
+    }
+}
+
 /// A fresh namespace.
 pub async fn namespace(client: &kube::Client, prefix: &str) -> String {
     let name = format!("{prefix}-{}", &uuid_like()[..8]);

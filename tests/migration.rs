@@ -1,0 +1,333 @@
+//! Whole migrations in the sandbox (the library `ferry sandbox` runs on): the sample
+//! OVAs (BIOS and EFI, several disks, several NICs) migrate to Succeeded and the
+//! converted images hold the source disks' content; a VM whose disk fails fails alone
+//! and a new Migration completes it; one VM is canceled; the controllers are killed and
+//! restarted mid-run. (The whole sandbox restarted mid-run: `tests/sandbox.rs`, as
+//! processes.)
+//!
+//! Scenarios run one at a time (each is a whole cluster; the machine is small).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::bounded;
+use common::results::{assert_converted, catalog, kubectl_binary, no_duplicates, states};
+use ferry_api::destination::VirtualMachine;
+use ferry_api::{Migration, Plan};
+use ferry_sandbox::cluster::Pace;
+use ferry_sandbox::cluster::faults::{DiskFailure, Faults};
+use ferry_sandbox::sandbox::controllers::FerryManager;
+use ferry_sandbox::sandbox::progress::{self, PlanState, VmState};
+use ferry_sandbox::sandbox::{Sandbox, SandboxOptions, demo};
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use serde_json::json;
+
+/// One scenario at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const MIGRATION: Duration = Duration::from_secs(300);
+
+fn options(dir: &Path, pace: Pace, faults: Faults) -> SandboxOptions {
+    SandboxOptions {
+        data_dir: dir.to_owned(),
+        catalog: None,
+        sample_vms: 4,
+        pace,
+        faults,
+        api_faults: Default::default(),
+        controllers: Arc::new(FerryManager::default()),
+    }
+}
+
+/// An error and its causes, one line.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
+async fn start(options: &SandboxOptions) -> Sandbox {
+    let mut sandbox = Sandbox::start(options)
+        .await
+        .unwrap_or_else(|e| panic!("{}", chain(&e)));
+    sandbox
+        .start_controllers()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    sandbox.apply_providers().await.unwrap();
+    sandbox
+        .wait_providers(Duration::from_secs(120))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    sandbox
+}
+
+/// Waits until the Plan's latest migration ends; returns the Plan.
+async fn finished(sandbox: &Sandbox, limit: Duration) -> Plan {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(plan) = sandbox.plan().await.unwrap() {
+            let state = progress::plan_state(&plan);
+            let ended = matches!(
+                state,
+                PlanState::Succeeded | PlanState::Failed(_) | PlanState::Canceled
+            ) && plan.status.migration.timed.completed.is_some();
+            if ended {
+                return plan;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the migration did not end within {limit:?}: {state:?} {:?}",
+                progress::lines(&plan)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Waits until some VM of the Plan is copying disks.
+async fn copying(sandbox: &Sandbox) -> Plan {
+    let deadline = tokio::time::Instant::now() + MIGRATION;
+    loop {
+        if let Some(plan) = sandbox.plan().await.unwrap()
+            && progress::lines(&plan)
+                .iter()
+                .any(|l| l.step.starts_with("DiskTransfer") && l.state == VmState::Running)
+        {
+            return plan;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no VM started copying"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sample_vms_migrate_and_their_images_equal_the_sources() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    bounded(async {
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox = start(&options(dir.path(), Pace::fast(), Faults::default())).await;
+        sandbox.apply_demo(None).await.unwrap();
+        let plan = finished(&sandbox, MIGRATION).await;
+        assert_eq!(
+            progress::plan_state(&plan),
+            PlanState::Succeeded,
+            "{:?}",
+            progress::lines(&plan)
+        );
+        let catalog = catalog();
+        let client = sandbox.client();
+        for appliance in &catalog.appliances {
+            assert_eq!(states(&plan)[&appliance.vm_name], VmState::Succeeded);
+            assert_converted(&client, &plan, &catalog, &appliance.vm_name).await;
+        }
+        // The VMs exist with the firmware their appliances declare.
+        let vms: Api<VirtualMachine> = Api::namespaced(client.clone(), demo::TARGET_NAMESPACE);
+        let listed = vms.list(&ListParams::default()).await.unwrap().items;
+        assert_eq!(listed.len(), catalog.appliances.len());
+        let efi = listed
+            .iter()
+            .find(|vm| vm.metadata.name.as_deref() == Some("ferry-vmware-efi"))
+            .expect("the EFI VM");
+        let firmware = serde_json::to_value(&efi.spec.template.spec.domain).unwrap();
+        assert!(
+            firmware["firmware"]["bootloader"]["efi"].is_object(),
+            "{firmware}"
+        );
+        let interfaces = &efi.spec.template.spec.domain.devices.interfaces;
+        assert_eq!(interfaces.len(), 2, "both NICs are migrated");
+        no_duplicates(&client, &catalog, &plan).await;
+        let migrations: Api<Migration> = Api::namespaced(client.clone(), demo::NAMESPACE);
+        let migration = migrations.get(&format!("{}-1", demo::PLAN)).await.unwrap();
+        assert!(
+            migration
+                .status
+                .conditions
+                .find("Succeeded")
+                .is_some_and(|c| c.is_true())
+        );
+        // kubectl shows the columns a real cluster shows.
+        let kubeconfig = sandbox.layout().kubeconfig();
+        let kubectl = |namespace: &str, kinds: &str| {
+            let output = std::process::Command::new(kubectl_binary())
+                .arg("--kubeconfig")
+                .arg(&kubeconfig)
+                .args(["get", kinds, "-n", namespace])
+                .output()
+                .expect("kubectl runs (scripts/test installs it)");
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            String::from_utf8_lossy(&output.stdout).into_owned()
+        };
+        let forklift = kubectl(demo::NAMESPACE, "plans,migrations");
+        for column in [
+            "READY",
+            "EXECUTING",
+            "SUCCEEDED",
+            "FAILED",
+            "RUNNING",
+            "AGE",
+        ] {
+            assert!(forklift.contains(column), "{column} missing:\n{forklift}");
+        }
+        let kubevirt = kubectl(demo::TARGET_NAMESPACE, "virtualmachines");
+        for column in ["NAME", "AGE", "STATUS", "READY"] {
+            assert!(kubevirt.contains(column), "{column} missing:\n{kubevirt}");
+        }
+        assert!(kubevirt.contains("ferry-vmware-efi"), "{kubevirt}");
+        sandbox.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_disk_fails_its_vm_alone_and_a_new_migration_completes_it() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    bounded(async {
+        let dir = tempfile::tempdir().unwrap();
+        let faults = Faults {
+            disk_failures: vec![DiskFailure::parse("ferry-vmware-efi:2:1").unwrap()],
+            ..Faults::default()
+        };
+        let sandbox = start(&options(dir.path(), Pace::fast(), faults)).await;
+        sandbox.apply_demo(Some(2)).await.unwrap();
+        let plan = finished(&sandbox, MIGRATION).await;
+        let first = states(&plan);
+        assert_eq!(
+            first["ferry-vmware-efi"],
+            VmState::Failed,
+            "{:?}",
+            progress::lines(&plan)
+        );
+        assert_eq!(
+            first["ferry-virtualbox-bios"],
+            VmState::Succeeded,
+            "the other VM is not affected"
+        );
+        assert!(matches!(progress::plan_state(&plan), PlanState::Failed(_)));
+
+        let second = sandbox.start_migration(true).await.unwrap();
+        assert_eq!(second, format!("{}-2", demo::PLAN));
+        let plan = finished_after(&sandbox, &second).await;
+        assert_eq!(
+            progress::plan_state(&plan),
+            PlanState::Succeeded,
+            "{:?}",
+            progress::lines(&plan)
+        );
+        let catalog = catalog();
+        assert_converted(&sandbox.client(), &plan, &catalog, "ferry-vmware-efi").await;
+        sandbox.shutdown().await;
+    })
+    .await;
+}
+
+/// Waits until the migration named `migration` is the Plan's latest and has ended.
+async fn finished_after(sandbox: &Sandbox, migration: &str) -> Plan {
+    let deadline = tokio::time::Instant::now() + MIGRATION;
+    loop {
+        let plan = finished(sandbox, MIGRATION).await;
+        let latest = plan
+            .status
+            .migration
+            .history
+            .last()
+            .map(|h| h.migration.name.clone());
+        if latest.as_deref() == Some(migration) {
+            return plan;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{migration} never ran"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_vm_is_canceled_while_the_others_complete() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    bounded(async {
+        let dir = tempfile::tempdir().unwrap();
+        // Slow enough to cancel mid-copy: the EFI VM's 96 MiB take about 24 s.
+        let pace = Pace {
+            bytes_per_second: Some(4 << 20),
+            ..Pace::fast()
+        };
+        let sandbox = start(&options(dir.path(), pace, Faults::default())).await;
+        let migration = sandbox.apply_demo(Some(2)).await.unwrap();
+        let plan = copying(&sandbox).await;
+        let efi = plan
+            .status
+            .migration
+            .vms
+            .iter()
+            .find(|vm| vm.vm.name == "ferry-vmware-efi")
+            .map(|vm| vm.vm.id.clone())
+            .expect("the EFI VM runs");
+        let migrations: Api<Migration> = Api::namespaced(sandbox.client(), demo::NAMESPACE);
+        migrations
+            .patch(
+                &migration,
+                &PatchParams::default(),
+                &Patch::Merge(json!({ "spec": { "cancel": [{ "id": efi }] } })),
+            )
+            .await
+            .unwrap();
+        let plan = finished(&sandbox, MIGRATION).await;
+        let states = states(&plan);
+        assert_eq!(
+            states["ferry-vmware-efi"],
+            VmState::Canceled,
+            "{:?}",
+            progress::lines(&plan)
+        );
+        assert_eq!(states["ferry-virtualbox-bios"], VmState::Succeeded);
+        sandbox.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn controllers_killed_mid_run_finish_every_vm_after_a_restart() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    bounded(async {
+        let dir = tempfile::tempdir().unwrap();
+        let pace = Pace {
+            bytes_per_second: Some(16 << 20),
+            ..Pace::fast()
+        };
+        let mut sandbox = start(&options(dir.path(), pace, Faults::default())).await;
+        sandbox.apply_demo(Some(3)).await.unwrap();
+        copying(&sandbox).await;
+        sandbox.stop_controllers().await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        sandbox.start_controllers().await.unwrap();
+        let plan = finished(&sandbox, MIGRATION).await;
+        assert_eq!(
+            progress::plan_state(&plan),
+            PlanState::Succeeded,
+            "{:?}",
+            progress::lines(&plan)
+        );
+        let catalog = catalog();
+        no_duplicates(&sandbox.client(), &catalog, &plan).await;
+        assert_converted(&sandbox.client(), &plan, &catalog, "ferry-vmware-efi").await;
+        sandbox.shutdown().await;
+    })
+    .await;
+}
