@@ -72,8 +72,50 @@ pub enum PlanState {
     Canceled,
 }
 
-/// The VMs' lines (pure).
+/// Disk sizes from the inventory: upstream's per-disk task totals count the raw OVF
+/// capacity as MiB whatever its units (a Forklift quirk the plan controller keeps), so a
+/// disk declared as `64` in `byte * 2^20` shows a total of 0; the display weighs each
+/// task by the disk's real size instead.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DiskSizes {
+    /// Bytes by disk source (`<FilePath>::<Name>`, the task name).
+    pub by_disk: HashMap<String, u64>,
+    /// Bytes of all of a VM's disks, by VM name.
+    pub by_vm: HashMap<String, u64>,
+}
+
+impl DiskSizes {
+    /// The sizes of `vms`' disks.
+    pub fn of(vms: &[std::sync::Arc<ferry_inventory::ova::model::Vm>]) -> Self {
+        let mut sizes = Self::default();
+        for vm in vms {
+            let mut total = 0u64;
+            for disk in &vm.disks {
+                let bytes = disk
+                    .capacity_bytes()
+                    .ok()
+                    .and_then(|b| u64::try_from(b).ok())
+                    .unwrap_or(0);
+                sizes.by_disk.insert(disk.disk_source(), bytes);
+                total = total.saturating_add(bytes);
+            }
+            sizes.by_vm.insert(vm.name.clone(), total);
+        }
+        sizes
+    }
+}
+
+fn mib(bytes: u64) -> i64 {
+    i64::try_from(bytes.div_ceil(1 << 20)).unwrap_or(i64::MAX)
+}
+
+/// The VMs' lines (pure), MB from the plan's own progress numbers.
 pub fn lines(plan: &Plan) -> Vec<VmLine> {
+    lines_sized(plan, &DiskSizes::default())
+}
+
+/// The VMs' lines (pure), MB weighed by the disks' real sizes where known.
+pub fn lines_sized(plan: &Plan, sizes: &DiskSizes) -> Vec<VmLine> {
     let statuses: HashMap<&str, &VmStatus> = plan
         .status
         .migration
@@ -85,13 +127,13 @@ pub fn lines(plan: &Plan) -> Vec<VmLine> {
         .vms
         .iter()
         .map(|spec| match statuses.get(spec.name.as_str()) {
-            Some(status) => line(status),
+            Some(status) => line(status, sizes),
             None => VmLine {
                 name: spec.name.clone(),
                 phase: String::new(),
                 step: String::new(),
                 done_mb: 0,
-                total_mb: 0,
+                total_mb: sizes.by_vm.get(&spec.name).map_or(0, |b| mib(*b)),
                 state: VmState::Waiting,
                 error: None,
             },
@@ -99,7 +141,7 @@ pub fn lines(plan: &Plan) -> Vec<VmLine> {
         .collect()
 }
 
-fn line(vm: &VmStatus) -> VmLine {
+fn line(vm: &VmStatus, sizes: &DiskSizes) -> VmLine {
     let condition = |kind: &str| vm.conditions.find(kind).is_some_and(|c| c.is_true());
     let state = if condition("Succeeded") {
         VmState::Succeeded
@@ -131,9 +173,44 @@ fn line(vm: &VmStatus) -> VmLine {
                 .iter()
                 .find(|s| s.task.annotations.get("unit").map(String::as_str) == Some("MB"))
         });
-    let (done_mb, total_mb) = transfer.map_or((0, 0), |s| {
+    let (mut done_mb, mut total_mb) = transfer.map_or((0, 0), |s| {
         (s.task.progress.completed, s.task.progress.total)
     });
+    // Weigh each disk task by the disk's real size when the inventory knows it.
+    if let Some(step) = transfer {
+        let known: Vec<(u64, f64)> = step
+            .tasks
+            .iter()
+            .filter_map(|task| {
+                let bytes = *sizes.by_disk.get(&task.name)?;
+                let progress = &task.progress;
+                let ratio = if progress.total > 0 {
+                    (progress.completed as f64 / progress.total as f64).clamp(0.0, 1.0)
+                } else if task.timed.completed.is_some() || task.phase == "Completed" {
+                    1.0
+                } else {
+                    0.0
+                };
+                Some((bytes, ratio))
+            })
+            .collect();
+        if !known.is_empty() && known.len() == step.tasks.len() {
+            total_mb = known.iter().map(|(b, _)| mib(*b)).sum();
+            done_mb = known
+                .iter()
+                .map(|(b, r)| (mib(*b) as f64 * r).floor() as i64)
+                .sum();
+            if step.task.timed.completed.is_some() {
+                done_mb = total_mb;
+            }
+        }
+    }
+    if total_mb == 0 {
+        total_mb = sizes.by_vm.get(&vm.vm.name).map_or(0, |b| mib(*b));
+    }
+    if state == VmState::Succeeded {
+        done_mb = total_mb;
+    }
     VmLine {
         name: vm.vm.name.clone(),
         phase: vm.phase.clone(),
@@ -388,6 +465,48 @@ mod tests {
         assert!(
             text.contains(" 50%") && text.contains("[############------------]"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn real_disk_sizes_weigh_the_tasks() {
+        let p = plan(json!({
+            "migration": { "vms": [{
+                "name": "a", "phase": "CopyDisksVirtV2V", "started": "2024-01-01T00:00:00Z",
+                "pipeline": [{
+                    "name": "DiskTransferV2v", "phase": "Running", "started": "2024-01-01T00:00:02Z",
+                    "progress": { "completed": 16, "total": 32 }, "annotations": { "unit": "MB" },
+                    "tasks": [
+                        { "name": "/ova/a.ova::d1.vmdk", "phase": "Completed", "progress": { "completed": 0, "total": 0 },
+                          "completed": "2024-01-01T00:00:03Z" },
+                        { "name": "/ova/a.ova::d2.vmdk", "phase": "Running", "progress": { "completed": 16, "total": 32 } },
+                    ],
+                }],
+            }] },
+        }));
+        let sizes = DiskSizes {
+            by_disk: HashMap::from([
+                ("/ova/a.ova::d1.vmdk".to_owned(), 64 << 20),
+                ("/ova/a.ova::d2.vmdk".to_owned(), 32 << 20),
+            ]),
+            by_vm: HashMap::from([("a".to_owned(), 96 << 20), ("b".to_owned(), 48 << 20)]),
+        };
+        let l = lines_sized(&p, &sizes);
+        assert_eq!(
+            (l[0].done_mb, l[0].total_mb),
+            (80, 96),
+            "64 done + half of 32"
+        );
+        assert_eq!(
+            (l[1].done_mb, l[1].total_mb),
+            (0, 48),
+            "a waiting VM shows its size"
+        );
+        let raw = lines(&p);
+        assert_eq!(
+            (raw[0].done_mb, raw[0].total_mb),
+            (16, 32),
+            "without sizes: the plan's numbers"
         );
     }
 

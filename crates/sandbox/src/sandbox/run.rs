@@ -21,7 +21,7 @@ use super::catalog::{self, CatalogError};
 use super::controllers::{ControllerSetup, Controllers, RunningControllers};
 use super::demo;
 use super::layout::{self, Endpoints, Layout, State};
-use super::progress::{self, Display, Mode, PlanState};
+use super::progress::{self, DiskSizes, Display, Mode, PlanState};
 use crate::cluster::apifaults::faulty_client;
 use crate::cluster::config::{PodNetwork, STORAGE_CLASS};
 use crate::cluster::faults::{ApiFaults, Faults};
@@ -461,6 +461,18 @@ impl Sandbox {
         }
     }
 
+    /// The sizes of the catalog's disks (for progress in MB); empty if it cannot be
+    /// read.
+    pub async fn disk_sizes(&self) -> DiskSizes {
+        let dir = self.catalog.clone();
+        tokio::task::spawn_blocking(move || catalog::read(&dir))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .map(|vms| DiskSizes::of(&vms))
+            .unwrap_or_default()
+    }
+
     /// The demo Plan.
     pub async fn plan(&self) -> Result<Option<Plan>, SandboxError> {
         let plans: Api<Plan> = Api::namespaced(self.client.clone(), demo::NAMESPACE);
@@ -645,10 +657,11 @@ pub async fn run(options: Options, out: &mut (impl Write + Send)) -> Result<Outc
             Mode::Lines
         }
     });
-    let result = watch_plan(&sandbox, mode, out, &interrupt).await;
+    let sizes = sandbox.disk_sizes().await;
+    let result = watch_plan(&sandbox, &sizes, mode, out, &interrupt).await;
     let plan = sandbox.plan().await.ok().flatten();
     if let Some(plan) = &plan {
-        say(out, &summary(plan, started.elapsed()))?;
+        say(out, &summary(plan, &sizes, started.elapsed()))?;
     }
     say(out, &kubectl_hints(&endpoints.kubeconfig, true))?;
     let result = match result {
@@ -671,6 +684,7 @@ pub async fn run(options: Options, out: &mut (impl Write + Send)) -> Result<Outc
 /// Follows the Plan until its migration ends (or an interrupt); returns its state.
 async fn watch_plan(
     sandbox: &Sandbox,
+    sizes: &DiskSizes,
     mode: Mode,
     out: &mut (impl Write + Send),
     interrupt: &CancellationToken,
@@ -691,7 +705,7 @@ async fn watch_plan(
                 PlanState::Canceled => format!("plan {}: canceled", demo::PLAN),
             };
             display
-                .update(out, &header, &progress::lines(&plan))
+                .update(out, &header, &progress::lines_sized(&plan, sizes))
                 .map_err(SandboxError::Output)?;
             seen_executing |= state == PlanState::Executing;
             let migration_done = matches!(
@@ -723,8 +737,8 @@ async fn watch_plan(
 }
 
 /// The summary printed at the end (pure).
-pub fn summary(plan: &Plan, elapsed: Duration) -> String {
-    let lines = progress::lines(plan);
+pub fn summary(plan: &Plan, sizes: &DiskSizes, elapsed: Duration) -> String {
+    let lines = progress::lines_sized(plan, sizes);
     let count = |state| lines.iter().filter(|l| l.state == state).count();
     let mb: i64 = lines
         .iter()
