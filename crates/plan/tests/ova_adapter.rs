@@ -418,10 +418,11 @@ fn vmware_efi_sample() {
         .collect();
     let disk1 = format!("{path}::{EFI}-disk1.vmdk");
     let disk2 = format!("{path}::{EFI}-disk2.vmdk");
-    // Disk 1 is declared as 64 in `byte * 2^20`: upstream's total ignores the units.
+    // Disk 1 is declared as 64 in `byte * 2^20`: Ferry's total applies the units (upstream's
+    // ignores them and shows 0 MB; see docs/compatibility.md).
     assert_eq!(
         tasks,
-        [(disk1.as_str(), 0, "MB"), (disk2.as_str(), 32, "MB")]
+        [(disk1.as_str(), 64, "MB"), (disk2.as_str(), 32, "MB")]
     );
 
     // Storage-map order: disk 2 is listed first, so it is DiskIndex 0.
@@ -1607,7 +1608,7 @@ async fn the_sample_plan_through_the_engine() {
     assert_eq!(
         tasks,
         [
-            (format!("/ova/{EFI}.ova::{EFI}-disk1.vmdk"), 0),
+            (format!("/ova/{EFI}.ova::{EFI}-disk1.vmdk"), 64),
             (format!("/ova/{EFI}.ova::{EFI}-disk2.vmdk"), 32),
         ]
     );

@@ -19,10 +19,13 @@
 //!
 //! DataVolumes request the disk's capacity in bytes after its allocation units
 //! ([`ferry_inventory::capacity`], upstream `getResourceCapacity`), as a BinarySI quantity.
-//! Task totals are `Capacity / 2^20` of the *raw* capacity, ignoring the units, exactly as
-//! upstream computes them (a 16 GiB disk declared as `16` in `byte * 2^30` gets a total of
-//! 0 MB): the totals are part of the status the console shows, and this keeps Ferry's
-//! identical to Forklift's.
+//! Task totals are the capacity in bytes after its units, in MiB rounded up (as upstream's
+//! vSphere builder rounds). Upstream's OVA builder divides the *raw* capacity by 2^20,
+//! ignoring the units, so a 16 GiB disk declared as `16` in `byte * 2^30` shows a total of
+//! 0 MB and its progress bar never moves; VMware exports declare units exactly that way.
+//! The wire shape is unchanged (an integer total with `unit: MB`); only the number is
+//! right. A disk whose capacity cannot be computed gets a total of 0 (the validator
+//! already blocks the plan with `InvalidDiskSizes`). See `docs/compatibility.md`.
 
 use super::{OvaAdapter, binary_si, ova_vm};
 use crate::adapter::{
@@ -188,15 +191,23 @@ fn env_var(name: &str, value: &str) -> EnvVar {
     }
 }
 
+/// A disk's task total: its size in MiB, rounded up; 0 when the size cannot be computed.
+fn task_total_mb(disk: &Disk) -> i64 {
+    const MIB: i64 = 0x10_0000;
+    disk.capacity_bytes()
+        .map(|bytes| bytes.max(0) / MIB + i64::from(bytes.max(0) % MIB != 0))
+        .unwrap_or(0)
+}
+
 impl Builder for OvaAdapter {
     /// Upstream `Tasks`: one per disk, in descriptor order, named by the disk source, with
-    /// a total of `Capacity / 2^20` (raw capacity) and `unit: MB`.
+    /// a total of the disk's size in MiB (rounded up) and `unit: MB`.
     fn tasks(&self, _view: &PlanView<'_>, vm: &SourceVm) -> Result<Vec<Task>, AdapterError> {
         Ok(ova_vm(vm)?
             .disks
             .iter()
             .map(|disk| {
-                let mut task = Task::new(disk.disk_source(), disk.capacity / 0x10_0000);
+                let mut task = Task::new(disk.disk_source(), task_total_mb(disk));
                 task.annotations
                     .insert(TASK_UNIT.to_string(), TASK_UNIT_MB.to_string());
                 task
