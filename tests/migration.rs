@@ -331,3 +331,93 @@ async fn controllers_killed_mid_run_finish_every_vm_after_a_restart() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_errors_on_the_controllers_client_do_not_stop_the_migration() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    bounded(async {
+        let dir = tempfile::tempdir().unwrap();
+        let mut options = options(dir.path(), Pace::fast(), Faults::default());
+        options.api_faults = ferry_sandbox::cluster::faults::ApiFaults {
+            rate: 0.02,
+            codes: vec![500, 429, 409],
+            watches: false,
+            seed: 42,
+        };
+        let sandbox = start(&options).await;
+        sandbox.apply_demo(Some(2)).await.unwrap();
+        let plan = finished(&sandbox, MIGRATION).await;
+        assert_eq!(
+            progress::plan_state(&plan),
+            PlanState::Succeeded,
+            "{:?}",
+            progress::lines(&plan)
+        );
+        let catalog = catalog();
+        no_duplicates(&sandbox.client(), &catalog, &plan).await;
+        assert_converted(&sandbox.client(), &plan, &catalog, "ferry-vmware-efi").await;
+        sandbox.shutdown().await;
+    })
+    .await;
+}
+
+/// Base64 of `text`, for a Hook's `spec.playbook`.
+fn base64(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hooks_run_their_playbooks_and_a_failing_one_fails_its_vm() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    bounded(async {
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox = start(&options(dir.path(), Pace::fast(), Faults::default())).await;
+        let client = sandbox.client();
+        let hooks: Api<ferry_api::Hook> = Api::namespaced(client.clone(), demo::NAMESPACE);
+        let hook = |name: &str, playbook: &str| {
+            serde_json::from_value::<ferry_api::Hook>(json!({
+                "apiVersion": "forklift.konveyor.io/v1beta1",
+                "kind": "Hook",
+                "metadata": { "name": name, "namespace": demo::NAMESPACE },
+                "spec": { "image": "quay.io/kubev2v/hook-runner", "playbook": base64(playbook) },
+            }))
+            .unwrap()
+        };
+        let good = "- name: Post\n  hosts: localhost\n  tasks:\n  - name: Say done\n    debug: {msg: done}\n";
+        let bad = "- name: Pre\n  hosts: localhost\n  tasks:\n  - name: Refuse\n    fail:\n      msg: the database is still running\n";
+        hooks.create(&Default::default(), &hook("says-done", good)).await.unwrap();
+        hooks.create(&Default::default(), &hook("refuses", bad)).await.unwrap();
+        // The demo plan, with a post-hook on the EFI VM and a failing pre-hook on the BIOS VM.
+        let vms = ferry_sandbox::sandbox::catalog::choose(
+            &ferry_sandbox::sandbox::catalog::read(sandbox.catalog()).unwrap(),
+            Some(2),
+        );
+        let mut plan = demo::plan(&vms);
+        plan["spec"]["vms"][0]["hooks"] = json!([{ "step": "PostHook", "hook": { "name": "says-done", "namespace": demo::NAMESPACE } }]);
+        plan["spec"]["vms"][1]["hooks"] = json!([{ "step": "PreHook", "hook": { "name": "refuses", "namespace": demo::NAMESPACE } }]);
+        let plans: Api<Plan> = Api::namespaced(client.clone(), demo::NAMESPACE);
+        plans
+            .create(&Default::default(), &serde_json::from_value(plan).unwrap())
+            .await
+            .unwrap();
+        sandbox.apply_demo(Some(2)).await.unwrap();
+        let plan = finished(&sandbox, MIGRATION).await;
+        let states = states(&plan);
+        assert_eq!(states["ferry-vmware-efi"], VmState::Succeeded, "{:?}", progress::lines(&plan));
+        assert_eq!(states["ferry-virtualbox-bios"], VmState::Failed);
+        let failed = plan
+            .status
+            .migration
+            .vms
+            .iter()
+            .find(|vm| vm.vm.name == "ferry-virtualbox-bios")
+            .unwrap();
+        let error = failed.error.as_ref().expect("the VM's error");
+        assert_eq!(error.phase, "PreHook", "{error:?}");
+        let efi = plan.status.migration.vms.iter().find(|vm| vm.vm.name == "ferry-vmware-efi").unwrap();
+        assert!(efi.pipeline.iter().any(|s| s.task.name == "PostHook" && s.task.timed.completed.is_some()));
+        sandbox.shutdown().await;
+    })
+    .await;
+}
