@@ -72,9 +72,17 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let task = inventory.spawn(CollectorConfig::new(ConnectionSettings::new(
         vcsim.config.clone(),
     )));
+    let mut state = inventory.state();
+    let progress = tokio::spawn(async move {
+        while state.changed().await.is_ok() {
+            let state = state.borrow_and_update().clone();
+            eprintln!("collector: {:?} (error: {:?})", state.phase, state.error);
+        }
+    });
     let mut status = inventory.status();
     tokio::time::timeout(Duration::from_secs(3600), status.wait_for(|s| s.parity)).await??;
     let load = started.elapsed();
+    progress.abort();
     let snapshot = inventory.snapshot();
     println!(
         "first load: {} VMs, {} hosts, {} networks, {} datastores in {load:?}",
@@ -116,6 +124,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     );
     drop(snapshot);
 
+    if changes == 0 {
+        return Ok(());
+    }
     let client = Client::connect(vcsim.config.clone()).await?;
     let ids: Vec<String> = inventory
         .snapshot()

@@ -88,16 +88,22 @@ pub struct CollectorConfig {
     pub max_object_updates: u32,
     /// Reconnection delays.
     pub backoff: Backoff,
+    /// The longest a call may take beyond its wait (the client's call timeout, raised to
+    /// this for the collector): the first answer of a large inventory can take minutes
+    /// to compute (vcsim needs several for 10 000 VMs), and giving up would only start
+    /// it over. A connection that breaks is noticed at once regardless.
+    pub call_timeout: Duration,
 }
 
 impl CollectorConfig {
-    /// Defaults: 10 s waits, 500 objects per answer, 1 s to 60 s backoff.
+    /// Defaults: 10 s waits, 500 objects per answer, 1 s to 60 s backoff, 10 min calls.
     pub fn new(connection: ConnectionSettings) -> Self {
         Self {
             connection,
             wait_seconds: 10,
             max_object_updates: 500,
             backoff: Backoff::default(),
+            call_timeout: Duration::from_secs(600),
         }
     }
 }
@@ -351,7 +357,10 @@ impl VsphereInventory {
         config: &CollectorConfig,
         attempt: &mut u32,
     ) -> Result<(), ConnectionError> {
-        let (client, tested) = connection::connect(&config.connection).await?;
+        let mut settings = config.connection.clone();
+        let timeouts = &mut settings.connect.timeouts;
+        timeouts.call = timeouts.call.max(config.call_timeout);
+        let (client, tested) = connection::connect(&settings).await?;
         self.set_client(Some(client.clone()));
         self.state
             .send_modify(|state| state.fingerprint = tested.fingerprint.clone());

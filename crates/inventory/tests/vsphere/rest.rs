@@ -425,3 +425,156 @@ async fn names_with_paths_templates_ghosts_and_broken_workloads() {
     assert_eq!(tree["kind"], "");
     assert_eq!(tree["object"], Json::Null);
 }
+
+fn obj(type_name: &str, fields: Vec<(&str, Value)>) -> Value {
+    let mut object = ferry_vim::DataObject::new(type_name);
+    for (name, value) in fields {
+        object.push(name, value);
+    }
+    Value::Object(object)
+}
+
+fn untyped(fields: Vec<(&str, Value)>) -> Value {
+    let mut object = ferry_vim::DataObject::default();
+    for (name, value) in fields {
+        object.push(name, value);
+    }
+    Value::Object(object)
+}
+
+/// Network variants and datastore kinds vcsim does not have.
+#[tokio::test]
+async fn switches_opaque_networks_and_nas_datastores() {
+    let enter = UpdateKind::Enter;
+    let members = Value::Array(ferry_vim::Array {
+        type_name: "ArrayOfDistributedVirtualSwitchHostMember".into(),
+        items: vec![obj(
+            "DistributedVirtualSwitchHostMember",
+            vec![(
+                "config",
+                untyped(vec![
+                    ("host", r("HostSystem", "host-1")),
+                    (
+                        "backing",
+                        obj(
+                            "DistributedVirtualSwitchHostMemberPnicBacking",
+                            vec![("pnicSpec", untyped(vec![("pnicDevice", s("vmnic1"))]))],
+                        ),
+                    ),
+                ]),
+            )],
+        )],
+    });
+    let updates = [
+        update(
+            enter,
+            "VmwareDistributedVirtualSwitch",
+            "dvs-1",
+            vec![("name", s("DSwitch")), ("config.host", members)],
+        ),
+        update(
+            enter,
+            "OpaqueNetwork",
+            "network-o1",
+            vec![
+                ("name", s("nsx-seg")),
+                (
+                    "summary",
+                    obj(
+                        "OpaqueNetworkSummary",
+                        vec![("opaqueNetworkId", s("seg-1"))],
+                    ),
+                ),
+            ],
+        ),
+        update(
+            enter,
+            "DistributedVirtualPortgroup",
+            "dvportgroup-2",
+            vec![
+                ("name", s("pg")),
+                ("key", s("dvportgroup-2")),
+                (
+                    "config.distributedVirtualSwitch",
+                    r("VmwareDistributedVirtualSwitch", "dvs-1"),
+                ),
+                (
+                    "config.defaultPortConfig",
+                    obj(
+                        "VMwareDVSPortSetting",
+                        vec![(
+                            "vlan",
+                            obj(
+                                "VmwareDistributedVirtualSwitchVlanIdSpec",
+                                vec![("vlanId", Value::Text("42".into()))],
+                            ),
+                        )],
+                    ),
+                ),
+            ],
+        ),
+        update(
+            enter,
+            "Datastore",
+            "datastore-n1",
+            vec![
+                ("name", s("nfs")),
+                (
+                    "info",
+                    obj(
+                        "NasDatastoreInfo",
+                        vec![(
+                            "nas",
+                            untyped(vec![
+                                ("remoteHost", s("filer")),
+                                ("remotePath", s("/vol/vms")),
+                            ]),
+                        )],
+                    ),
+                ),
+            ],
+        ),
+    ];
+    let mut snapshot = Snapshot::default();
+    let mut touched = Touched::default();
+    for update in &updates {
+        snapshot.apply(update, &mut touched);
+    }
+    snapshot.finish(touched);
+    let inventory = VsphereInventory::new();
+    inventory.install(snapshot);
+    let router = routes(inventory, Duration::from_secs(5));
+
+    let switch = get_json(&router, &base("networks/dvs-1")).await;
+    assert_eq!(switch["variant"], "DvSwitch");
+    assert_eq!(
+        switch["host"],
+        json!([{"Host": {"kind": "Host", "id": "host-1"}, "PNIC": ["vmnic1"]}])
+    );
+    assert!(switch.get("dvSwitch").is_none() && switch.get("key").is_none());
+    let opaque = get_json(&router, &base("networks/network-o1")).await;
+    assert_eq!(
+        (opaque["variant"].clone(), opaque["key"].clone()),
+        (json!("OpaqueNetwork"), json!("seg-1"))
+    );
+    assert_eq!(opaque["host"], Json::Null);
+    let group = get_json(&router, &base("networks/dvportgroup-2")).await;
+    assert_eq!(group["dvSwitch"], json!({"kind": "Network", "id": "dvs-1"}));
+    assert_eq!(group["vlanId"], "42");
+    assert_eq!(group["path"], "/pg");
+    // The full network puts `variant` after the header; the header has it after `id`.
+    let keys: Vec<String> = group.as_object().unwrap().keys().cloned().collect();
+    assert!(keys.contains(&"variant".to_owned()));
+    let (_, body) = get(&router, &base("networks/dvportgroup-2")).await;
+    assert!(
+        body.find("\"selfLink\"") < body.find("\"variant\""),
+        "{body}"
+    );
+    let (_, body) = get(&router, &base("networks")).await;
+    assert!(body.find("\"variant\"") < body.find("\"parent\""), "{body}");
+    let nas = get_json(&router, &base("datastores/datastore-n1")).await;
+    assert_eq!(nas["nasRemoteHost"], "filer");
+    assert_eq!(nas["nasRemotePath"], "/vol/vms");
+    assert!(nas.get("nasRemoteHostNames").is_none());
+    assert_eq!(nas["backingDevicesNames"], Json::Null);
+}
