@@ -123,6 +123,7 @@ impl Behaviour for Pod {
         roundtrip::<core::Pod>(obj, "Pod", version)
     }
     fn default(&self, obj: &mut Value) {
+        super::null_condition_times(obj, &["lastProbeTime", "lastTransitionTime"]);
         default_path(obj, &["spec", "restartPolicy"], json!("Always"));
         default_path(obj, &["spec", "terminationGracePeriodSeconds"], json!(30));
         default_path(obj, &["spec", "dnsPolicy"], json!("ClusterFirst"));
@@ -281,9 +282,15 @@ impl Behaviour for Pod {
     }
     fn validate_update(&self, new: &Value, old: &Value) -> Vec<FieldError> {
         let mut errs = self.validate(new);
-        let ns = new.get("spec").cloned().unwrap_or(Value::Null);
+        let mut ns = new.get("spec").cloned().unwrap_or(Value::Null);
         let os = old.get("spec").cloned().unwrap_or(Value::Null);
         let old_node = str_path(old, &["spec", "nodeName"]);
+        // The node is set once (by binding, or by an update from a runner).
+        if old_node.is_empty()
+            && let Some(m) = ns.as_object_mut()
+        {
+            m.remove("nodeName");
+        }
         let node_changed = !old_node.is_empty() && str_path(new, &["spec", "nodeName"]) != old_node;
         if node_changed || comparable_spec(&ns) != comparable_spec(&os) {
             errs.push(FieldError::forbidden("spec", MUTABLE_SPEC));
