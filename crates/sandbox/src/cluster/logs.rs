@@ -83,6 +83,21 @@ impl PodLogs for FileLogs {
     fn remove_pod(&self, _namespace: &str, _pod: &str) {}
 }
 
+/// Ferry's embedded API server keeps container output for `kubectl logs`.
+impl PodLogs for ferry_apiserver::MemoryLogs {
+    fn append(&self, namespace: &str, pod: &str, container: &str, text: &str) {
+        ferry_apiserver::MemoryLogs::append(self, namespace, pod, container, text);
+    }
+
+    fn close(&self, namespace: &str, pod: &str, container: &str) {
+        ferry_apiserver::MemoryLogs::close(self, namespace, pod, container);
+    }
+
+    fn remove_pod(&self, namespace: &str, pod: &str) {
+        ferry_apiserver::MemoryLogs::remove_pod(self, namespace, pod);
+    }
+}
+
 /// Output to several places.
 pub struct Tee(pub Vec<Arc<dyn PodLogs>>);
 

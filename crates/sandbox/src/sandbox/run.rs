@@ -116,20 +116,30 @@ pub struct Sandbox {
     controllers: Option<Box<dyn RunningControllers>>,
 }
 
-/// The embedded server's pod logs, fed by the simulated kubelet (`kubectl logs`).
-struct ServerLogs(Arc<MemoryLogs>);
-
-impl PodLogs for ServerLogs {
-    fn append(&self, namespace: &str, pod: &str, container: &str, text: &str) {
-        self.0.append(namespace, pod, container, text);
-    }
-
-    fn close(&self, namespace: &str, pod: &str, container: &str) {
-        self.0.close(namespace, pod, container);
-    }
-
-    fn remove_pod(&self, namespace: &str, pod: &str) {
-        self.0.remove_pod(namespace, pod);
+/// Puts the output of earlier runs' containers (`logs/<ns>/<pod>/<container>.log`)
+/// back into the API server's log buffers, so `kubectl logs` still shows it after a
+/// restart. Best effort: unreadable files are skipped.
+fn replay_logs(dir: &std::path::Path, logs: &MemoryLogs) {
+    let entries = |path: &std::path::Path| -> Vec<std::fs::DirEntry> {
+        std::fs::read_dir(path)
+            .map(|d| d.filter_map(Result::ok).collect())
+            .unwrap_or_default()
+    };
+    let name = |entry: &std::fs::DirEntry| entry.file_name().to_string_lossy().into_owned();
+    for namespace in entries(dir) {
+        for pod in entries(&namespace.path()) {
+            for container in entries(&pod.path()) {
+                let file = name(&container);
+                let Some(container_name) = file.strip_suffix(".log") else {
+                    continue;
+                };
+                if let Ok(text) = std::fs::read_to_string(container.path()) {
+                    let (namespace, pod) = (name(&namespace), name(&pod));
+                    logs.append(&namespace, &pod, container_name, &text);
+                    logs.close(&namespace, &pod, container_name);
+                }
+            }
+        }
     }
 }
 
@@ -206,9 +216,10 @@ impl Sandbox {
         config.shares = vec![catalog.clone()];
         config.pace = options.pace.clone();
         config.faults = options.faults.clone();
+        replay_logs(&layout.root.join("logs"), &api.memory_logs());
         config.logs = Arc::new(Tee(vec![
             Arc::new(FileLogs::new(layout.root.join("logs"))) as Arc<dyn PodLogs>,
-            Arc::new(ServerLogs(api.memory_logs())),
+            api.memory_logs() as Arc<dyn PodLogs>,
         ]));
         let _ = layout::write_json(&layout.state(), &state);
         install_forklift_crds(&client).await?;

@@ -48,8 +48,6 @@ pub struct Env {
     pub share: PathBuf,
     /// The pod network's second octet.
     pub network: u8,
-    /// Whether the server serves Nodes (pods are then bound to `sandbox`).
-    pub serves_nodes: bool,
     /// The sample appliances, once written.
     pub samples: OnceLock<SampleCatalog>,
     _dirs: (tempfile::TempDir, tempfile::TempDir),
@@ -104,61 +102,62 @@ fn start(real: bool, avoid: Option<u8>) -> Env {
             .prefix("ferry-sandbox-share-")
             .tempdir()
             .expect("share dir");
-        let (server, config, kubeconfig, cluster, network, serves_nodes) =
-            runtime.block_on(async {
-                let (server, config, kubeconfig) = if real {
-                    let plane = ControlPlane::builder()
-                        .garbage_collection()
-                        .start()
-                        .await
-                        .unwrap_or_else(|e| panic!("{e}"));
-                    let config = plane.config();
-                    let kubeconfig = plane.kubeconfig();
-                    (Server::Real(Box::new(plane)), config, kubeconfig)
-                } else {
-                    let server = ApiServer::builder()
-                        .data_dir(data.path().join("apiserver"))
-                        .start()
-                        .await
-                        .expect("the embedded API server starts");
-                    let config = server.client_config();
-                    let kubeconfig = server.kubeconfig_path().to_owned();
-                    (Server::Embedded(server), config, kubeconfig)
-                };
-                let mut cluster_config = ClusterConfig::new(data.path());
-                {
-                    // Two clusters in one process never share a pod network.
-                    static TAKEN: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
-                    let mut taken = TAKEN.lock().unwrap();
-                    let mut octet = cluster_config.pod_network.octet;
-                    while taken.contains(&octet) || avoid == Some(octet) {
-                        octet = if octet >= 253 { 64 } else { octet + 1 };
-                    }
-                    taken.push(octet);
-                    cluster_config.pod_network = PodNetwork { octet };
+        let (server, config, kubeconfig, cluster, network) = runtime.block_on(async {
+            let (server, config, kubeconfig) = if real {
+                let plane = ControlPlane::builder()
+                    .garbage_collection()
+                    .start()
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let config = plane.config();
+                let kubeconfig = plane.kubeconfig();
+                (Server::Real(Box::new(plane)), config, kubeconfig)
+            } else {
+                let server = ApiServer::builder()
+                    .data_dir(data.path().join("apiserver"))
+                    .start()
+                    .await
+                    .expect("the embedded API server starts");
+                let config = server.client_config();
+                let kubeconfig = server.kubeconfig_path().to_owned();
+                (Server::Embedded(server), config, kubeconfig)
+            };
+            let mut cluster_config = ClusterConfig::new(data.path());
+            {
+                // Two clusters in one process never share a pod network.
+                static TAKEN: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+                let mut taken = TAKEN.lock().unwrap();
+                let mut octet = cluster_config.pod_network.octet;
+                while taken.contains(&octet) || avoid == Some(octet) {
+                    octet = if octet >= 253 { 64 } else { octet + 1 };
                 }
-                cluster_config.shares = vec![share.path().to_owned()];
-                cluster_config.pace = Pace::fast();
-                cluster_config.faults = Faults {
-                    disk_failures: vec![DiskFailure {
-                        vm: FAILING_VM.into(),
-                        disk: 1,
-                        times: None,
-                    }],
-                    ..Faults::default()
-                };
-                let network = cluster_config.pod_network.octet;
-                let client = kube::Client::try_from(config.clone()).expect("a client");
-                let serves_nodes = client
-                    .list_core_api_resources("v1")
-                    .await
-                    .map(|list| list.resources.iter().any(|r| r.name == "nodes"))
-                    .unwrap_or(false);
-                let cluster = Cluster::start(client, cluster_config)
-                    .await
-                    .expect("the cluster starts");
-                (server, config, kubeconfig, cluster, network, serves_nodes)
-            });
+                taken.push(octet);
+                cluster_config.pod_network = PodNetwork { octet };
+            }
+            cluster_config.shares = vec![share.path().to_owned()];
+            cluster_config.pace = Pace::fast();
+            cluster_config.faults = Faults {
+                disk_failures: vec![DiskFailure {
+                    vm: FAILING_VM.into(),
+                    disk: 1,
+                    times: None,
+                }],
+                ..Faults::default()
+            };
+            let network = cluster_config.pod_network.octet;
+            let client = kube::Client::try_from(config.clone()).expect("a client");
+            if let Server::Embedded(server) = &server {
+                // Container output also goes to the server, which serves it (`kubectl logs`).
+                cluster_config.logs = std::sync::Arc::new(ferry_sandbox::cluster::logs::Tee(vec![
+                    std::sync::Arc::clone(&cluster_config.logs),
+                    server.memory_logs(),
+                ]));
+            }
+            let cluster = Cluster::start(client, cluster_config)
+                .await
+                .expect("the cluster starts");
+            (server, config, kubeconfig, cluster, network)
+        });
         Env {
             server,
             config,
@@ -166,7 +165,6 @@ fn start(real: bool, avoid: Option<u8>) -> Env {
             data: data.path().to_owned(),
             share: share.path().to_owned(),
             network,
-            serves_nodes,
             samples: OnceLock::new(),
             _dirs: (data, share),
             _runtime: runtime,

@@ -236,11 +236,18 @@ async fn schedule(ctx: &Kubelet, pod: &Pod) -> Result<()> {
             )
             .await;
         }
-        // A server without the binding subresource: the pod runs unbound.
+        // A server without the binding subresource (Ferry's embedded one): the node is
+        // set by an update, which such a server allows once; else the pod runs unbound.
         Err(e)
             if [404, 405]
                 .iter()
-                .any(|code| super::error::is_status(&e, *code)) => {}
+                .any(|code| super::error::is_status(&e, *code)) =>
+        {
+            let patch = json!({ "spec": { "nodeName": NODE_NAME } });
+            if let Err(error) = kubeapi::merge(&pods, &pod.name_any(), MANAGER, &patch).await {
+                tracing::debug!(%error, pod = %kubeapi::key(pod), "the pod runs without a node");
+            }
+        }
         // Already bound (a restart between binding and starting).
         Err(e) if super::error::is_status(&e, 409) => {}
         Err(e) => return Err(Error::kube(format!("binding pod {}", kubeapi::key(pod)), e)),
