@@ -18,7 +18,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ferry_vim::{DataObject, MoRef, Value};
+use ferry_vim::{DataObject, MoRef, SnapshotInfo, Value};
 
 use super::ids::{sanitize_datastore_id, unescape_name};
 use super::model::{
@@ -545,8 +545,12 @@ pub fn apply_vm(vm: &mut Vm, changes: &[Assign<'_>]) {
                     if let Some(current) = info.get("currentSnapshot") {
                         vm.snapshot = obj_ref(Some(current));
                     }
+                    vm.snapshot_tree = value.map(SnapshotInfo::from_value);
                 }
-                None => vm.snapshot = ObjRef::default(),
+                None => {
+                    vm.snapshot = ObjRef::default();
+                    vm.snapshot_tree = None;
+                }
             },
             "config.changeTrackingEnabled" => set_bool(&mut vm.change_tracking_enabled, value),
             "config.cpuAffinity" => {

@@ -388,7 +388,7 @@ pub struct Datastore {
 }
 
 /// A virtual machine.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Vm {
     /// ID, name, parent, revision.
     pub base: Base,
@@ -440,6 +440,9 @@ pub struct Vm {
     pub storage_used: i64,
     /// The current snapshot (`snapshot.currentSnapshot`), empty when none.
     pub snapshot: ObjRef,
+    /// The whole snapshot tree (`snapshot`; not in REST), for warm migration's
+    /// bookkeeping.
+    pub snapshot_tree: Option<ferry_vim::SnapshotInfo>,
     /// `config.template`.
     pub is_template: bool,
     /// `config.changeTrackingEnabled`, or `ctkEnabled` in `config.extraConfig`.

@@ -414,6 +414,71 @@ async fn a_restarted_vcsim_is_followed_again_without_ghosts() {
 }
 
 #[tokio::test]
+async fn snapshots_are_followed_with_their_concern() {
+    bounded("snapshots", async {
+        let vcsim = start(Vcsim::builder()).await;
+        let (inventory, _task) = collect(&vcsim).await;
+        let client = client(&vcsim).await;
+        let id = inventory
+            .snapshot()
+            .vms
+            .values()
+            .next()
+            .unwrap()
+            .base
+            .id
+            .clone();
+        let request = ferry_vim::SnapshotRequest {
+            name: "forklift-migration-precopy".into(),
+            description: "Forklift Operator warm migration precopy".into(),
+            memory: false,
+            quiesce: true,
+        };
+        let task = client
+            .create_snapshot(&vm_ref(&id), &request)
+            .await
+            .unwrap();
+        let snapshot = finish(&client, task)
+            .await
+            .and_then(|v| v.as_moref().cloned())
+            .unwrap();
+        wait_until(&inventory, "snapshot taken", |s| {
+            s.vm(&id).unwrap().snapshot.id == snapshot.value
+        })
+        .await;
+        let model = inventory.snapshot();
+        let vm = model.vm(&id).unwrap();
+        assert_eq!(vm.snapshot.kind, "VirtualMachineSnapshot");
+        let tree = vm.snapshot_tree.as_ref().unwrap();
+        assert_eq!(tree.roots[0].name, "forklift-migration-precopy");
+        assert!(
+            vm.concerns
+                .iter()
+                .any(|c| c.id == "vmware.snapshot.detected")
+        );
+
+        let task = client
+            .remove_snapshot(&snapshot, false, Some(true))
+            .await
+            .unwrap();
+        finish(&client, task).await;
+        wait_until(&inventory, "snapshot removed", |s| {
+            s.vm(&id).unwrap().snapshot.is_empty()
+        })
+        .await;
+        let model = inventory.snapshot();
+        let vm = model.vm(&id).unwrap();
+        assert!(vm.snapshot_tree.is_none());
+        assert!(
+            !vm.concerns
+                .iter()
+                .any(|c| c.id == "vmware.snapshot.detected")
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_terminated_session_is_renewed_and_the_inventory_resynced() {
     bounded("session", async {
         let vcsim = start(Vcsim::builder()).await;

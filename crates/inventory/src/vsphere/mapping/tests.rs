@@ -513,7 +513,7 @@ fn vm_scalars_snapshot_tools_and_guest_id() {
         &[assign("summary.guest.guestId", &empty), unset("snapshot")],
     );
     assert_eq!(vm.guest_id, "rhel9_64Guest");
-    assert!(vm.snapshot.is_empty());
+    assert!(vm.snapshot.is_empty() && vm.snapshot_tree.is_none());
 }
 
 #[test]
