@@ -67,6 +67,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let rss_before = memory("VmRSS");
+    let cpu_before = cpu_time();
     let inventory = VsphereInventory::new();
     let started = Instant::now();
     let task = inventory.spawn(CollectorConfig::new(ConnectionSettings::new(
@@ -90,6 +91,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         snapshot.hosts.len(),
         snapshot.networks.len(),
         snapshot.datastores.len()
+    );
+    println!(
+        "collector CPU time for the load (this process; the simulator's is apart): {:?}",
+        cpu_time().saturating_sub(cpu_before)
     );
     println!("SOAP calls for the load: {:?}", inventory.call_stats());
     println!(
@@ -274,6 +279,22 @@ async fn launch(per_pool: u32) -> Result<Launched, Box<dyn std::error::Error>> {
         _child: child,
         config,
     })
+}
+
+/// This process's user + system CPU time (`/proc/self/stat`, 100 ticks a second).
+fn cpu_time() -> Duration {
+    let ticks = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| {
+            let after_name = stat.rsplit_once(')')?.1.to_owned();
+            let fields: Vec<&str> = after_name.split_whitespace().collect();
+            // utime and stime are fields 14 and 15; `fields` starts at field 3.
+            let user: u64 = fields.get(11)?.parse().ok()?;
+            let system: u64 = fields.get(12)?.parse().ok()?;
+            Some(user + system)
+        })
+        .unwrap_or(0);
+    Duration::from_millis(ticks * 10)
 }
 
 /// A `/proc/self/status` field, in KiB (0 where unavailable).
