@@ -144,15 +144,15 @@ impl PodNetwork {
     const FIRST: u8 = 64;
 
     /// A network for a sandbox in `data_dir`: starting from an octet derived from the
-    /// path (so one sandbox keeps its network across restarts), the first whose first
-    /// address is free.
+    /// path and the process (sandboxes started together spread out; a sandbox keeps its
+    /// network across restarts by recording it), the first whose first address is free.
+    /// Two sandboxes that do share a network never share an address: addresses are
+    /// held by bound ports ([`super::kubelet::ips::Ports`]).
     pub fn pick(data_dir: &Path) -> Self {
-        let hash = data_dir
-            .to_string_lossy()
-            .bytes()
-            .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-            });
+        let seed = format!("{}\0{}", data_dir.display(), std::process::id());
+        let hash = seed.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
         let span = 254 - u16::from(Self::FIRST);
         let start = (hash % u64::from(span)) as u16;
         for step in 0..span {

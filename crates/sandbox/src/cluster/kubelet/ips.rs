@@ -1,8 +1,13 @@
 //! Pod IPs: one loopback address per running pod in the [`PodNetwork`], lowest free
 //! first, never one another process already listens on.
+//!
+//! An address comes with its workload ports already bound ([`Ports`]): the workloads
+//! take those listeners, so no other process (say, another sandbox that picked the same
+//! network) can take the address between its allocation and the workload's start.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::net::{Ipv4Addr, TcpListener};
+use std::sync::{Mutex, PoisonError};
 
 use crate::cluster::config::PodNetwork;
 
@@ -43,19 +48,16 @@ impl IpPool {
         }
     }
 
-    /// The lowest free address whose workload ports are free; `None` when the network is
-    /// exhausted.
-    pub fn allocate(&mut self) -> Option<Ipv4Addr> {
+    /// The lowest free address, with its workload ports bound; `None` when the network
+    /// is exhausted.
+    pub fn allocate(&mut self) -> Option<(Ipv4Addr, Ports)> {
         let mut host: u16 = 1;
         while host < u16::MAX - 1 {
             if !self.used.contains(&host) {
                 let ip = self.network.address(host);
                 self.used.insert(host);
-                if WORKLOAD_PORTS
-                    .iter()
-                    .all(|port| TcpListener::bind((ip, *port)).is_ok())
-                {
-                    return Some(ip);
+                if let Some(ports) = Ports::bind(ip) {
+                    return Some((ip, ports));
                 }
                 // Someone else listens there: leave it marked and move on.
             }
@@ -75,6 +77,29 @@ impl IpPool {
     }
 }
 
+/// The workload ports of one pod address, bound until a workload takes them.
+#[derive(Debug, Default)]
+pub struct Ports(Mutex<HashMap<u16, TcpListener>>);
+
+impl Ports {
+    /// Binds every workload port of `ip`; `None` if one is taken.
+    pub fn bind(ip: Ipv4Addr) -> Option<Self> {
+        let mut bound = HashMap::new();
+        for port in WORKLOAD_PORTS {
+            bound.insert(*port, TcpListener::bind((ip, *port)).ok()?);
+        }
+        Some(Self(Mutex::new(bound)))
+    }
+
+    /// The listener of `port`, if still held.
+    pub fn take(&self, port: u16) -> Option<TcpListener> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&port)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,18 +109,25 @@ mod tests {
         let network = PodNetwork::pick(std::path::Path::new("/ips-test"));
         let mut pool = IpPool::new(network);
         assert!(pool.reserve(network.address(1)));
-        let a = pool.allocate().unwrap();
-        let b = pool.allocate().unwrap();
+        let (a, a_ports) = pool.allocate().unwrap();
+        let (b, _b_ports) = pool.allocate().unwrap();
+        assert!(a_ports.take(8080).is_some() && a_ports.take(8080).is_none());
+        drop(a_ports);
         assert_ne!(a, b);
         assert!(network.host(a).unwrap() >= 2);
         pool.release(a);
-        assert_eq!(pool.allocate(), Some(a));
+        assert_eq!(pool.allocate().map(|(ip, _)| ip), Some(a));
         assert!(!pool.reserve(Ipv4Addr::new(10, 0, 0, 1)));
         // An address where a workload port is taken is skipped.
-        let c = pool.allocate().unwrap();
+        let (c, _c_ports) = pool.allocate().unwrap();
         let holder =
             TcpListener::bind((network.address(network.host(c).unwrap() + 1), 8080)).unwrap();
-        let d = pool.allocate().unwrap();
+        let (d, _d_ports) = pool.allocate().unwrap();
+        // Another pool on the same network (another sandbox) skips the held addresses.
+        let mut other = IpPool::new(network);
+        other.reserve(network.address(1));
+        let (x, _x_ports) = other.allocate().unwrap();
+        assert!(![b, c, d].contains(&x), "{x} is held by the first pool");
         assert_ne!(
             d,
             holder

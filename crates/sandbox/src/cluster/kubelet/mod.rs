@@ -309,16 +309,17 @@ async fn drive(ctx: &Arc<Kubelet>, pod: Pod, cancel: CancellationToken) -> Resul
         }
     };
 
-    let ip = match pod_ip(&pod).filter(|_| resuming) {
+    let (ip, ports) = match pod_ip(&pod).filter(|_| resuming) {
         Some(ip) if ctx.config.pod_network.host(ip).is_some() => {
             ctx.ips().reserve(ip);
-            ip
+            (ip, ips::Ports::bind(ip).unwrap_or_default())
         }
         _ => ctx
             .ips()
             .allocate()
             .ok_or_else(|| Error::Config("the sandbox's pod network has no free address".into()))?,
     };
+    let ports = Arc::new(ports);
     let facts = PodFacts {
         ip: Some(ip),
         host_ip: HOST_IP,
@@ -450,6 +451,7 @@ async fn drive(ctx: &Arc<Kubelet>, pod: Pod, cancel: CancellationToken) -> Resul
             config: Arc::clone(&ctx.config),
             pod: pod.clone(),
             ip,
+            ports: Arc::clone(&ports),
             containers: containers.clone(),
             cancel: cancel.child_token(),
         };

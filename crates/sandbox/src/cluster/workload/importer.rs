@@ -67,7 +67,7 @@ pub async fn run(run: &PodRun, ready: &mut Ready) -> Exit {
     );
     let stop = run.cancel.child_token();
     let _guard = stop.clone().drop_guard();
-    match serve::bind(run.ip, METRICS_PORT).await {
+    match run.listener(METRICS_PORT).await {
         Ok(listener) => {
             serve::spawn(listener, metrics, stop.clone());
         }

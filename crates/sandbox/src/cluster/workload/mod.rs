@@ -30,6 +30,7 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use super::config::{ANNOTATION_PREFIX, ClusterConfig};
+use super::kubelet::ips::Ports;
 use super::kubelet::status::Exit;
 use super::kubelet::view::ContainerView;
 use super::logs::ContainerLog;
@@ -44,6 +45,8 @@ pub struct PodRun {
     pub pod: Pod,
     /// Its IP.
     pub ip: Ipv4Addr,
+    /// Its workload ports, bound when the IP was allocated.
+    pub ports: Arc<Ports>,
     /// Its containers, resolved.
     pub containers: Vec<ContainerView>,
     /// Cancelled when the pod is deleted or the sandbox stops.
@@ -59,6 +62,18 @@ impl PodRun {
             &self.pod.name_any(),
             container,
         )
+    }
+
+    /// A listener on the pod's `port`: the one held since the IP was allocated, else a
+    /// fresh one.
+    pub async fn listener(&self, port: u16) -> std::io::Result<tokio::net::TcpListener> {
+        match self.ports.take(port) {
+            Some(held) => {
+                held.set_nonblocking(true)?;
+                tokio::net::TcpListener::from_std(held)
+            }
+            None => tokio::net::TcpListener::bind((self.ip, port)).await,
+        }
     }
 
     /// The first container (the one workloads are recognized by).

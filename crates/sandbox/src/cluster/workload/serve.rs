@@ -1,17 +1,10 @@
-//! Small HTTP servers workloads run on their pod's address.
-
-use std::io;
-use std::net::Ipv4Addr;
+//! Small HTTP servers workloads run on their pod's address
+//! ([`super::PodRun::listener`]).
 
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-
-/// Listens on `ip:port`.
-pub async fn bind(ip: Ipv4Addr, port: u16) -> io::Result<TcpListener> {
-    TcpListener::bind((ip, port)).await
-}
 
 /// Serves `router` on `listener` until `stop` is cancelled.
 pub fn spawn(listener: TcpListener, router: Router, stop: CancellationToken) -> JoinHandle<()> {

@@ -138,7 +138,7 @@ pub async fn run(run: &PodRun, ready: &mut Ready) -> Exit {
             }
         }),
     );
-    match serve::bind(run.ip, METRICS_PORT).await {
+    match run.listener(METRICS_PORT).await {
         Ok(listener) => {
             serve::spawn(listener, metrics, stop.clone());
         }
@@ -493,7 +493,7 @@ async fn serve_results(
                 }
             }),
         );
-    let listener = match serve::bind(run.ip, RESULTS_PORT).await {
+    let listener = match run.listener(RESULTS_PORT).await {
         Ok(listener) => listener,
         Err(error) => return Exit::failure(1, format!("failed to run the server: {error}")),
     };
