@@ -1,11 +1,11 @@
-//! The Ferry manager: wires the provider, map, hook, host, migration and plan
-//! controllers onto kube-runtime.
+//! The Ferry manager: wires the provider, map, hook, host, migration, conversion and
+//! plan controllers onto kube-runtime.
 //!
 //! Layout:
 //! - [`manager`]: [`manager::start`] builds the shared [`Context`] and runs every
 //!   controller until shut down; the `ferry controller` command and the sandbox call it;
-//! - [`provider`], [`maps`], [`hook`], [`host`], [`migration`]: one controller each, a
-//!   pure validation module next to the reconcile that does the I/O;
+//! - [`provider`], [`maps`], [`hook`], [`host`], [`migration`], [`conversion`]: one
+//!   controller each, a pure validation module next to the reconcile that does the I/O;
 //! - [`plan`]: the wiring of the plan controller (built in `ferry-plan`): its watches
 //!   and how changes map back to Plans;
 //! - [`cache`]: one long-lived watch per kind, shared by all controllers;
@@ -18,6 +18,7 @@ pub mod cache;
 pub mod clock;
 pub mod collectors;
 pub mod context;
+pub mod conversion;
 pub mod error;
 pub mod events;
 pub mod findings;

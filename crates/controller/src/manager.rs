@@ -50,7 +50,7 @@ use crate::leader::{self, Election};
 use crate::metrics::Metrics;
 use crate::plan::{PlanIndex, PlanReconciler};
 use crate::settings::{Settings, SettingsError};
-use crate::{health, hook, host, maps, migration, plan, provider};
+use crate::{conversion, health, hook, host, maps, migration, plan, provider};
 
 /// Where the API client comes from.
 pub enum ClientSource {
@@ -412,6 +412,7 @@ fn spawn_controllers(
         tokio::spawn(hook::controller(Arc::clone(ctx), stop())),
         tokio::spawn(host::controller(Arc::clone(ctx), stop())),
         tokio::spawn(migration::controller(Arc::clone(ctx), stop())),
+        tokio::spawn(conversion::controller(Arc::clone(ctx), token.clone())),
     ];
     match plan_reconciler {
         Some(reconciler) => tasks.push(tokio::spawn(plan::controller(

@@ -46,6 +46,7 @@ pub const RULES: &[Access] = &[
             "storagemaps/status",
             "hooks/status",
             "hosts/status",
+            "conversions/status",
         ],
         verbs: &["get", "patch", "update"],
         why: "status writes (server-side apply)",
@@ -62,7 +63,7 @@ pub const RULES: &[Access] = &[
         verbs: &[
             "get", "list", "watch", "create", "update", "patch", "delete",
         ],
-        why: "the plan controller's guest conversions",
+        why: "the plan controller's guest conversions; the Conversion controller's watch",
     },
     Access {
         group: "",
@@ -83,7 +84,7 @@ pub const RULES: &[Access] = &[
         verbs: &[
             "get", "list", "watch", "create", "update", "patch", "delete",
         ],
-        why: "the plan controller's destination objects (watched by label)",
+        why: "the plan controller's destination objects (watched by label); the Conversion controller's pods",
     },
     Access {
         group: "",
