@@ -22,6 +22,7 @@ use crate::http::PodHttp;
 use crate::observe::{DestinationVmInfo, Observed};
 use ferry_api::ObjectMeta;
 use ferry_api::Ref;
+use futures::StreamExt;
 use futures::future::BoxFuture;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::core::{ClusterResourceScope, NamespaceResourceScope};
@@ -327,10 +328,11 @@ impl<'a> KubeApply<'a> {
         built
     }
 
-    async fn source(&mut self, vm: &Ref, op: SourceOp, observed: &Observed) -> SourceAnswer {
-        let client = match self.source_client(observed) {
-            Ok(client) => client,
-            Err(reason) => return SourceAnswer::Failed(reason),
+    async fn source(&self, vm: &Ref, op: SourceOp, _observed: &Observed) -> SourceAnswer {
+        let client = match &self.source {
+            Some(Ok(client)) => Arc::clone(client),
+            Some(Err(reason)) => return SourceAnswer::Failed(reason.clone()),
+            None => return SourceAnswer::Failed("no source client".into()),
         };
         let result = match op {
             SourceOp::PowerState => client
@@ -473,65 +475,82 @@ impl<'a> KubeApply<'a> {
         }
     }
 
-    async fn apply_one(
-        &mut self,
-        action: &Action,
-        observed: &mut Observed,
-    ) -> Result<(), ApplyError> {
-        let failed = |source: kube::Error| ApplyError {
-            action: describe(action),
-            source,
+    /// Performs one action without touching the snapshot (boxed: a write's future is
+    /// large, and a batch holds several).
+    fn perform<'b>(&'b self, action: &'b Action, observed: &'b Observed) -> BoxFuture<'b, Outcome> {
+        Box::pin(self.perform_inline(action, observed))
+    }
+
+    async fn perform_inline(&self, action: &Action, observed: &Observed) -> Outcome {
+        let failed = |source: kube::Error| {
+            Outcome::Failed(ApplyError {
+                action: describe(action),
+                source,
+            })
         };
         match action {
-            Action::Create(object) => {
-                let created = self.create(object).await.map_err(failed)?;
-                tracing::debug!(object = %created.describe(), "created");
-                record(observed, created);
-            }
-            Action::Update(object) => {
-                let updated = self.update(object).await.map_err(failed)?;
-                record(observed, updated);
-            }
+            Action::Create(object) => match self.create(object).await {
+                Ok(created) => {
+                    tracing::debug!(object = %created.describe(), "created");
+                    Outcome::Stored(Box::new(created))
+                }
+                Err(error) => failed(error),
+            },
+            Action::Update(object) => match self.update(object).await {
+                Ok(updated) => Outcome::Stored(Box::new(updated)),
+                Err(error) => failed(error),
+            },
             Action::Patch {
                 kind,
                 namespace,
                 name,
                 patch,
-            } => match self
-                .patch(*kind, namespace, name, patch)
-                .await
-                .map_err(failed)?
-            {
-                Some(patched) => record(observed, patched),
-                None => forget(observed, *kind, namespace, name),
+            } => match self.patch(*kind, namespace, name, patch).await {
+                Ok(Some(patched)) => Outcome::Stored(Box::new(patched)),
+                Ok(None) => Outcome::Gone(*kind, namespace.clone(), name.clone()),
+                Err(error) => failed(error),
             },
             Action::Delete {
                 kind,
                 namespace,
                 name,
                 propagation,
-            } => {
-                self.delete(*kind, namespace, name, *propagation)
-                    .await
-                    .map_err(failed)?;
-                tracing::debug!(%kind, namespace, name, "deleted");
-                forget(observed, *kind, namespace, name);
-            }
+            } => match self.delete(*kind, namespace, name, *propagation).await {
+                Ok(()) => {
+                    tracing::debug!(%kind, namespace, name, "deleted");
+                    Outcome::Gone(*kind, namespace.clone(), name.clone())
+                }
+                Err(error) => failed(error),
+            },
             Action::Source { vm, op } => {
                 let answer = self.source(vm, *op, observed).await;
-                observed.results.source.insert((vm.id.clone(), *op), answer);
+                Outcome::Source((vm.id.clone(), *op), answer)
             }
-            Action::Http(request) => {
-                let answer = self.call(request).await;
-                observed.results.http.insert(request.clone(), answer);
-            }
+            Action::Http(request) => Outcome::Http(request.clone(), self.pods.call(request).await),
         }
-        Ok(())
     }
+}
 
-    async fn call(&self, request: &HttpRequest) -> crate::execute::action::HttpAnswer {
-        self.pods.call(request).await
-    }
+/// What one action did.
+enum Outcome {
+    /// The object as the server stored it.
+    Stored(Box<Object>),
+    /// The object is gone.
+    Gone(Kind, String, String),
+    /// A source operation's answer.
+    Source((String, SourceOp), SourceAnswer),
+    /// A pod's answer.
+    Http(HttpRequest, crate::execute::action::HttpAnswer),
+    /// The server refused.
+    Failed(ApplyError),
+}
+
+/// How many actions of one batch run at once. Actions of one decision are independent
+/// of each other (a Namespace, which the others may need, is created on its own first).
+pub const CONCURRENCY: usize = 8;
+
+fn barrier(action: &Action) -> bool {
+    matches!(action, Action::Create(Object::Namespace(_)))
 }
 
 /// A short description of an action, for errors and logs (no object contents).
@@ -559,16 +578,63 @@ pub fn describe(action: &Action) -> String {
 impl Apply for KubeApply<'_> {
     type Error = ApplyError;
 
+    /// Runs the actions in batches of [`CONCURRENCY`] (a Namespace creation alone, before
+    /// what follows it), records every outcome, and returns the first refusal.
     fn apply<'b>(
         &'b mut self,
         actions: &'b [Action],
         observed: &'b mut Observed,
     ) -> BoxFuture<'b, Result<(), ApplyError>> {
         Box::pin(async move {
-            for action in actions {
-                self.apply_one(action, observed).await?;
+            if actions.iter().any(|a| matches!(a, Action::Source { .. })) {
+                // Built once, before the batches borrow the applier.
+                let _ = self.source_client(observed);
             }
-            Ok(())
+            let mut first_error = None;
+            let mut rest = actions;
+            while !rest.is_empty() {
+                let end = if barrier(&rest[0]) {
+                    1
+                } else {
+                    rest.iter().position(barrier).unwrap_or(rest.len())
+                };
+                let (batch, after) = rest.split_at(end);
+                rest = after;
+                let this = &*self;
+                let seen = &*observed;
+                let mut pending = Vec::with_capacity(batch.len());
+                for action in batch {
+                    pending.push(this.perform(action, seen));
+                }
+                let outcomes: Vec<Outcome> = futures::stream::iter(pending)
+                    .buffered(CONCURRENCY)
+                    .collect()
+                    .await;
+                for outcome in outcomes {
+                    match outcome {
+                        Outcome::Stored(object) => record(observed, *object),
+                        Outcome::Gone(kind, namespace, name) => {
+                            forget(observed, kind, &namespace, &name);
+                        }
+                        Outcome::Source(key, answer) => {
+                            observed.results.source.insert(key, answer);
+                        }
+                        Outcome::Http(request, answer) => {
+                            observed.results.http.insert(request, answer);
+                        }
+                        Outcome::Failed(error) => {
+                            first_error.get_or_insert(error);
+                        }
+                    }
+                }
+                if first_error.is_some() {
+                    break;
+                }
+            }
+            match first_error {
+                Some(error) => Err(error),
+                None => Ok(()),
+            }
         })
     }
 }

@@ -91,3 +91,67 @@ impl PodHttp for ReqwestPods {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A one-shot server: answers GETs with `body`, and closes POSTs without an answer
+    /// (as virt-v2v's server does on `/shutdown`).
+    async fn serve(body: &'static str) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut request = vec![0u8; 4096];
+                let n = stream.read(&mut request).await.unwrap_or(0);
+                if request[..n].starts_with(b"POST") {
+                    drop(stream);
+                    continue;
+                }
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(response.as_bytes()).await;
+            }
+        });
+        format!("http://{address}")
+    }
+
+    #[tokio::test]
+    async fn answers_are_classified() {
+        let pods = ReqwestPods::new().unwrap();
+        let base = serve("v2v_disk_transfers{disk_id=\"1\"} 42\n").await;
+        let get = HttpRequest {
+            method: Method::Get,
+            url: format!("{base}/metrics"),
+        };
+        assert_eq!(
+            pods.call(&get).await,
+            HttpAnswer::Response {
+                status: 200,
+                body: "v2v_disk_transfers{disk_id=\"1\"} 42\n".into()
+            }
+        );
+        let shutdown = HttpRequest {
+            method: Method::Post,
+            url: format!("{base}/shutdown"),
+        };
+        assert_eq!(pods.call(&shutdown).await, HttpAnswer::Eof);
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let refused = HttpRequest {
+            method: Method::Get,
+            url: format!("http://127.0.0.1:{port}/vm"),
+        };
+        assert_eq!(pods.call(&refused).await, HttpAnswer::Refused);
+    }
+}

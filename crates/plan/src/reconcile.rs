@@ -236,7 +236,9 @@ pub async fn reconcile(
     name: &str,
 ) -> Result<Reconciled, ReconcileError> {
     let span = tracing::info_span!("plan", plan.namespace = namespace, plan.name = name);
-    run(ctx, namespace, name).instrument(span).await
+    // Boxed: the reconcile's state (reads, decisions, writes) is large, and a caller
+    // polling it on a small stack must not carry it inline.
+    Box::pin(run(ctx, namespace, name).instrument(span)).await
 }
 
 async fn run(ctx: &Context, namespace: &str, name: &str) -> Result<Reconciled, ReconcileError> {
@@ -260,17 +262,22 @@ async fn run(ctx: &Context, namespace: &str, name: &str) -> Result<Reconciled, R
     let _guard = lock.lock().await;
 
     let read = plan.clone();
-    let mut observed =
-        observe::load(&reader, plan, &ctx.settings, ctx.inventories.as_ref()).await?;
+    let mut observed = Box::pin(observe::load(
+        &reader,
+        plan,
+        &ctx.settings,
+        ctx.inventories.as_ref(),
+    ))
+    .await?;
     let now = ctx.clock.now();
     let mut applier = KubeApply::new(ctx.client.clone(), &ctx.adapters, ctx.pods.as_ref());
-    let outcome = pass::run(
+    let outcome = Box::pin(pass::run(
         &mut observed,
         &ctx.adapters,
         &ctx.settings,
         &now,
         &mut applier,
-    )
+    ))
     .await?;
     let settled = match outcome {
         Outcome::Skipped(skip) => {
@@ -281,9 +288,15 @@ async fn run(ctx: &Context, namespace: &str, name: &str) -> Result<Reconciled, R
         }
         Outcome::Done { settled, .. } => settled,
     };
-    let wrote = status::write(&ctx.client, &read, &settled.status).await?;
+    let mut new_status = settled.status;
+    let compaction =
+        status::compact(&mut new_status, status::STATUS_BUDGET).map_err(StatusError::from)?;
+    if compaction != status::Compaction::None {
+        tracing::info!(?compaction, "the status is large; detail was left out");
+    }
+    let wrote = status::write(&ctx.client, &read, &new_status).await?;
     if wrote.is_some() {
-        let events = events::events(&read.status, &settled.status);
+        let events = events::events(&read.status, &new_status);
         if !events.is_empty() {
             ctx.recorder.publish(&regarding(&read), events).await;
         }
@@ -298,7 +311,7 @@ async fn run(ctx: &Context, namespace: &str, name: &str) -> Result<Reconciled, R
     if let Some(error) = settled.error {
         return Err(error.into());
     }
-    let blocked = settled.status.conditions.has_blocker() && !read.spec.archived;
+    let blocked = new_status.conditions.has_blocker() && !read.spec.archived;
     let requeue = match (settled.wake, blocked) {
         (Some(wake), true) => Some(wake.min(BLOCKED_RECHECK)),
         (None, true) => Some(BLOCKED_RECHECK),

@@ -82,6 +82,69 @@ pub async fn write(
     }
 }
 
+/// The Plan status is kept under this many bytes of JSON (1.25 MiB): the whole Plan
+/// object must stay under the API server's 1.5 MiB request limit, with room for the
+/// spec (a thousand VMs take about 40 KiB) and metadata.
+pub const STATUS_BUDGET: usize = 5 << 18;
+
+/// How far [`compact`] went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Compaction {
+    /// The status fits: nothing left out.
+    None,
+    /// Steps that completed lost their per-disk tasks (each keeps its totals, reason
+    /// and errors); running steps keep theirs.
+    CompletedStepTasks,
+    /// Queued VMs lost their pipelines (built again when they start).
+    QueuedPipelines,
+    /// Finished VMs' steps lost their timestamps and annotations too.
+    FinishedSteps,
+}
+
+fn finished(vm: &ferry_api::plan::VmStatus) -> bool {
+    vm.timed.completed.is_some()
+}
+
+fn queued(vm: &ferry_api::plan::VmStatus) -> bool {
+    vm.timed.started.is_none() && vm.timed.completed.is_none()
+}
+
+/// Leaves detail out of a status larger than `budget` bytes, in order, until it fits:
+/// the per-disk tasks of completed steps, the pipelines of queued VMs, then the step
+/// timestamps and annotations of finished VMs. Nothing a running step or the engine
+/// reads is left out: a completed step is never run again in the same run, and a
+/// queued VM's pipeline is built again when it starts. Upstream writes the whole status and
+/// fails on large plans (the write is refused); Ferry keeps what a running VM needs.
+/// Idempotent, so a compacted status read back compares equal.
+pub fn compact(status: &mut PlanStatus, budget: usize) -> Result<Compaction, serde_json::Error> {
+    if size(status)? <= budget {
+        return Ok(Compaction::None);
+    }
+    for vm in &mut status.migration.vms {
+        for step in &mut vm.pipeline {
+            if step.task.timed.completed.is_some() {
+                step.tasks.clear();
+            }
+        }
+    }
+    if size(status)? <= budget {
+        return Ok(Compaction::CompletedStepTasks);
+    }
+    for vm in status.migration.vms.iter_mut().filter(|vm| queued(vm)) {
+        vm.pipeline.clear();
+    }
+    if size(status)? <= budget {
+        return Ok(Compaction::QueuedPipelines);
+    }
+    for vm in status.migration.vms.iter_mut().filter(|vm| finished(vm)) {
+        for step in &mut vm.pipeline {
+            step.task.timed = Default::default();
+            step.task.annotations.clear();
+        }
+    }
+    Ok(Compaction::FinishedSteps)
+}
+
 /// The size of `status` as JSON, in bytes (what a write carries).
 pub fn size(status: &PlanStatus) -> Result<usize, serde_json::Error> {
     Ok(serde_json::to_vec(status)?.len())

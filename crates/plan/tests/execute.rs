@@ -885,3 +885,56 @@ async fn an_apply_failure_is_retried_without_duplicates() {
     assert_eq!(h.vm("vm-1").phase, "AllocateDisks");
     assert_eq!(h.world.observed.objects.data_volumes.len(), 2);
 }
+
+/// The Plan status of a run of 1 000 VMs (two disks each) stays under the budget, with
+/// detail left out only once it would not fit; the engine still finishes the run from
+/// the compacted status (queued VMs get their pipelines back as they start).
+#[tokio::test]
+async fn status_size_for_a_thousand_vms() {
+    use ferry_plan::status::{Compaction, STATUS_BUDGET, compact};
+    let mut h = Harness::new(1000);
+    h.migrate("m1");
+    h.pass().await;
+    let full = serde_json::to_vec(h.status()).unwrap().len();
+    // 20 running, 980 queued: the queued VMs' pipelines are left out.
+    let mut status = h.status().clone();
+    assert_eq!(
+        compact(&mut status, STATUS_BUDGET).unwrap(),
+        Compaction::QueuedPipelines
+    );
+    let compacted = serde_json::to_vec(&status).unwrap().len();
+    assert!(compacted <= STATUS_BUDGET);
+    h.world.observed.plan.status = status;
+    // Run everything, writing (compacting) the status after every reconcile.
+    h.world.settings.max_vm_inflight = 1000;
+    for _ in 0..3 {
+        h.finish_conversions().await;
+        let mut status = h.status().clone();
+        compact(&mut status, STATUS_BUDGET).unwrap();
+        h.world.observed.plan.status = status;
+    }
+    assert!(
+        h.has(types::SUCCEEDED),
+        "{:?}",
+        h.phases().iter().filter(|(_, p)| p != "Completed").count()
+    );
+    let done_full = serde_json::to_vec(h.status()).unwrap().len();
+    let mut status = h.status().clone();
+    let level = compact(&mut status, STATUS_BUDGET).unwrap();
+    let done = serde_json::to_vec(&status).unwrap().len();
+    assert!(done <= STATUS_BUDGET, "{done}");
+    let mut again = status.clone();
+    assert_eq!(
+        compact(&mut again, STATUS_BUDGET).unwrap(),
+        level,
+        "idempotent"
+    );
+    assert_eq!(again, status);
+    println!(
+        "status bytes for 1000 VMs: started {full} (compacted {compacted}), \
+         succeeded {done_full} (compacted {done}, {level:?})"
+    );
+    for vm in &h.status().migration.vms {
+        assert!(!vm.pipeline.is_empty(), "{} has its pipeline", vm.vm.id);
+    }
+}

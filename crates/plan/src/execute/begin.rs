@@ -9,7 +9,7 @@ use crate::conditions;
 use crate::kubevirt::secret;
 use ferry_api::condition::types;
 use ferry_api::k8s_openapi::api::core::v1::Namespace;
-use ferry_api::plan::{VmStatus, Warm};
+use ferry_api::plan::{Step, VmStatus, Warm};
 use ferry_api::{Migration, Ref, phase};
 
 impl<'a> Engine<'a> {
@@ -149,6 +149,29 @@ impl<'a> Engine<'a> {
             .unwrap_or(written)
     }
 
+    /// A fresh pipeline for `status` (its itinerary's steps with the adapter's tasks).
+    pub(super) fn build_pipeline(&mut self, status: &VmStatus) -> Result<Vec<Step>, ExecuteError> {
+        let itinerary = self.itinerary(status);
+        let source = self
+            .source_vm(&status.reference())
+            .map_err(|e| ExecuteError::Adapter {
+                vm: status.reference().to_string(),
+                source: AdapterError::Inventory(e.to_string()),
+            })?;
+        let adapter = self.adapter;
+        let view = self.view;
+        pipeline::build(&itinerary, || {
+            adapter
+                .builder()
+                .tasks(&view, &source)
+                .map_err(|e| e.to_string())
+        })
+        .map_err(|e| ExecuteError::Pipeline {
+            vm: status.reference().to_string(),
+            reason: e.to_string(),
+        })
+    }
+
     /// Builds the run's VM list in spec order: statuses of VMs no longer planned are
     /// dropped; a VM that completed without failing or being canceled is preserved; every
     /// other one is reset to the itinerary's first phase with a new pipeline.
@@ -196,24 +219,7 @@ impl<'a> Engine<'a> {
                 }
                 status.vm = vm;
                 let itinerary = self.itinerary(&status);
-                let source =
-                    self.source_vm(&status.reference())
-                        .map_err(|e| ExecuteError::Adapter {
-                            vm: status.reference().to_string(),
-                            source: AdapterError::Inventory(e.to_string()),
-                        })?;
-                let adapter = self.adapter;
-                let view = self.view;
-                let built = pipeline::build(&itinerary, || {
-                    adapter
-                        .builder()
-                        .tasks(&view, &source)
-                        .map_err(|e| e.to_string())
-                })
-                .map_err(|e| ExecuteError::Pipeline {
-                    vm: status.reference().to_string(),
-                    reason: e.to_string(),
-                })?;
+                let built = self.build_pipeline(&status)?;
                 status.conditions.delete(&[types::CANCELED, types::FAILED]);
                 status.timed.mark_reset();
                 status.phase = itinerary.first().to_string();

@@ -13,7 +13,7 @@ use ferry_api::plan::{MigrationType, VmStatus};
 
 /// The objects matching `selector` that are not already being deleted.
 fn matching<'a, 's, T>(
-    items: &'a [T],
+    items: &'a crate::observe::Objects<T>,
     selector: &'s labels::Labels,
 ) -> impl Iterator<Item = &'a T> + 's
 where

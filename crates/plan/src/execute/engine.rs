@@ -192,6 +192,7 @@ pub fn decide(input: &Input<'_>) -> Result<Decision, ExecuteError> {
         },
         decision,
         sources: BTreeMap::new(),
+        asked: Default::default(),
     };
     // 5. A canceled snapshot cancels its unfinished VMs.
     if engine
@@ -271,6 +272,8 @@ pub(super) struct Engine<'a> {
     pub(super) decision: Decision,
     /// Source VMs looked up during this decision.
     sources: BTreeMap<String, Result<SourceVm, FindError>>,
+    /// The positions of the actions asked for, by description.
+    asked: std::collections::HashMap<String, Vec<usize>>,
 }
 
 impl<'a> Engine<'a> {
@@ -290,10 +293,16 @@ impl<'a> Engine<'a> {
         &self.input.observed.results
     }
 
+    /// Adds an action unless the same one was asked for already (actions with the same
+    /// description are compared in full; others cannot be equal).
     pub(super) fn act(&mut self, action: Action) {
-        if !self.decision.actions.contains(&action) {
-            self.decision.actions.push(action);
+        let key = crate::apply::describe(&action);
+        let same = self.asked.entry(key).or_default();
+        if same.iter().any(|&i| self.decision.actions[i] == action) {
+            return;
         }
+        same.push(self.decision.actions.len());
+        self.decision.actions.push(action);
     }
 
     pub(super) fn create(&mut self, object: Object) {
@@ -595,6 +604,16 @@ impl<'a> Engine<'a> {
                 break;
             };
             in_flight.add(&next.key, next.cost);
+            // A queued VM's pipeline may have been left out of a large status
+            // (`status::compact`): build it again as it starts.
+            if self.decision.status.migration.vms[next.index]
+                .pipeline
+                .is_empty()
+            {
+                let status = self.decision.status.migration.vms[next.index].clone();
+                let built = self.build_pipeline(&status)?;
+                self.decision.status.migration.vms[next.index].pipeline = built;
+            }
             self.execute_vm(migration, next.index, cancel)?;
         }
         // Queued VMs.
@@ -718,7 +737,11 @@ impl<'a> Engine<'a> {
     }
 
     /// Whether a destination object exists among those observed.
-    pub(super) fn any<T>(&self, items: &[T], selector: &labels::Labels) -> bool
+    pub(super) fn any<T>(
+        &self,
+        items: &crate::observe::Objects<T>,
+        selector: &labels::Labels,
+    ) -> bool
     where
         T: ferry_api::k8s_openapi::Metadata<Ty = ferry_api::ObjectMeta>,
     {
@@ -801,6 +824,7 @@ pub fn archive(input: &Input<'_>) -> Vec<Action> {
         },
         decision: Decision::default(),
         sources: BTreeMap::new(),
+        asked: Default::default(),
     };
     engine.delete_copied_config_maps();
     for vm in &plan.status.migration.vms {

@@ -2,18 +2,34 @@
 //! upstream lists them.
 
 use crate::kubevirt::labels::{self, Labels};
+use crate::observe::Objects;
 use ferry_api::ObjectMeta;
 use ferry_api::k8s_openapi::Metadata;
 
-/// The objects whose labels include every pair of `selector`.
-pub fn matching<'a, 's, T>(items: &'a [T], selector: &'s Labels) -> impl Iterator<Item = &'a T> + 's
+/// The objects whose labels include every pair of `selector`. A selector with `vmID`
+/// looks at that VM's objects only (through the index of [`Objects`]).
+pub fn matching<'a, 's, T>(
+    items: &'a Objects<T>,
+    selector: &'s Labels,
+) -> impl Iterator<Item = &'a T> + 's
 where
     'a: 's,
     T: Metadata<Ty = ObjectMeta>,
 {
-    items
-        .iter()
-        .filter(move |item| labels::matches(item.metadata().labels.as_ref(), selector))
+    let candidates: Box<dyn Iterator<Item = &'a T> + 'a> =
+        match selector.get(ferry_api::labels::VM_ID) {
+            Some(vm) => {
+                let all: &'a [T] = items;
+                Box::new(
+                    items
+                        .positions_of_vm(vm)
+                        .iter()
+                        .filter_map(move |&position| all.get(position)),
+                )
+            }
+            None => Box::new(items.iter()),
+        };
+    candidates.filter(move |item| labels::matches(item.metadata().labels.as_ref(), selector))
 }
 
 /// An object's name.

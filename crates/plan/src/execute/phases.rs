@@ -739,6 +739,8 @@ impl<'a> Engine<'a> {
         let run = self.run_of(migration);
         let now = self.now();
         let vm_id = vm.vm.id.clone();
+        // Only this VM's questions hold it back, not those of the VMs before it.
+        let asked_before = self.decision.actions.len();
         let uses_v2v = self.adapter.uses_v2v_transfer(&self.view, &vm.reference());
         let reads_results = matches!(
             self.view.source.provider_type(),
@@ -809,11 +811,9 @@ impl<'a> Engine<'a> {
                 }
             }
         }
-        if !self
-            .decision
-            .actions
+        if self.decision.actions[asked_before..]
             .iter()
-            .all(|a| !matches!(a, Action::Http(_)))
+            .any(|a| matches!(a, Action::Http(_)))
         {
             return Ok(Flow::Act);
         }

@@ -155,7 +155,7 @@ pub fn copy(
 pub fn guest_conversion<'a>(
     run: &Run<'_>,
     vm_id: &str,
-    conversions: &'a [Conversion],
+    conversions: &'a crate::observe::Objects<Conversion>,
 ) -> Option<&'a Conversion> {
     let selector = labels::Labels::from([
         (keys::PLAN.to_string(), run.plan_uid().to_string()),

@@ -93,12 +93,23 @@ pub fn conversion(run: &Run<'_>, vm_id: &str, conversion_type: &str) -> Labels {
 }
 
 /// Whether `labels` has every pair of `selector` (an equality-based selector).
+///
+/// The most selective keys (`vmID`, then `migration`) are compared first: a plan's
+/// objects share every other label, and plans of a thousand VMs match each VM's selector
+/// against every object of the plan.
 pub fn matches(labels: Option<&Labels>, selector: &Labels) -> bool {
-    selector.iter().all(|(k, v)| {
-        labels
-            .and_then(|l| l.get(k))
-            .is_some_and(|found| found == v)
-    })
+    let Some(labels) = labels else {
+        return selector.is_empty();
+    };
+    let pair = |k: &String, v: &String| labels.get(k).is_some_and(|found| found == v);
+    for key in [keys::VM_ID, keys::MIGRATION] {
+        if let Some(value) = selector.get(key)
+            && labels.get(key).is_none_or(|found| found != value)
+        {
+            return false;
+        }
+    }
+    selector.iter().all(|(k, v)| pair(k, v))
 }
 
 /// A selector as the API server takes it (`k=v,k=v`).

@@ -363,15 +363,15 @@ pub async fn load(
         let selector = format!("{}={uid}", labels::PLAN);
         let selector = Some(selector.as_str());
         Destination {
-            data_volumes: reader.list::<DataVolume>(selector).await?,
-            pvcs: reader.list::<PersistentVolumeClaim>(selector).await?,
-            pvs: reader.list::<PersistentVolume>(selector).await?,
-            pods: reader.list::<Pod>(selector).await?,
-            jobs: reader.list::<Job>(selector).await?,
-            vms: reader.list::<VirtualMachine>(selector).await?,
-            secrets: reader.list::<Secret>(selector).await?,
-            config_maps: reader.list::<ConfigMap>(selector).await?,
-            conversions: reader.list::<Conversion>(selector).await?,
+            data_volumes: reader.list::<DataVolume>(selector).await?.into(),
+            pvcs: reader.list::<PersistentVolumeClaim>(selector).await?.into(),
+            pvs: reader.list::<PersistentVolume>(selector).await?.into(),
+            pods: reader.list::<Pod>(selector).await?.into(),
+            jobs: reader.list::<Job>(selector).await?.into(),
+            vms: reader.list::<VirtualMachine>(selector).await?.into(),
+            secrets: reader.list::<Secret>(selector).await?.into(),
+            config_maps: reader.list::<ConfigMap>(selector).await?.into(),
+            conversions: reader.list::<Conversion>(selector).await?.into(),
         }
     };
 

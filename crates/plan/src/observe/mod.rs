@@ -54,28 +54,144 @@ impl<T> Lookup<T> {
 /// A `namespace/name` key.
 pub type Key = (String, String);
 
+/// Objects of one kind, with an index by their `vmID` label built on first use (a
+/// plan of a thousand VMs looks up each VM's objects among thousands). Reads go through
+/// `Deref` to the `Vec`; any mutable access drops the index.
+#[derive(Default)]
+pub struct Objects<T> {
+    items: Vec<T>,
+    by_vm: std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>,
+}
+
+impl<T> Objects<T> {
+    /// The objects.
+    pub fn new(items: Vec<T>) -> Self {
+        Self {
+            items,
+            by_vm: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The objects, by value.
+    pub fn into_inner(self) -> Vec<T> {
+        self.items
+    }
+}
+
+impl<T: ferry_api::k8s_openapi::Metadata<Ty = ferry_api::ObjectMeta>> Objects<T> {
+    /// The positions of the objects labelled `vmID=<vm_id>`.
+    pub fn positions_of_vm(&self, vm_id: &str) -> &[usize] {
+        self.by_vm
+            .get_or_init(|| {
+                let mut index: std::collections::HashMap<String, Vec<usize>> =
+                    std::collections::HashMap::new();
+                for (position, item) in self.items.iter().enumerate() {
+                    if let Some(vm) = item
+                        .metadata()
+                        .labels
+                        .as_ref()
+                        .and_then(|l| l.get(ferry_api::labels::VM_ID))
+                    {
+                        index.entry(vm.clone()).or_default().push(position);
+                    }
+                }
+                index
+            })
+            .get(vm_id)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+}
+
+impl<T> std::ops::Deref for Objects<T> {
+    type Target = Vec<T>;
+
+    fn deref(&self) -> &Vec<T> {
+        &self.items
+    }
+}
+
+impl<T> std::ops::DerefMut for Objects<T> {
+    fn deref_mut(&mut self) -> &mut Vec<T> {
+        self.by_vm.take();
+        &mut self.items
+    }
+}
+
+impl<T: Clone> Clone for Objects<T> {
+    fn clone(&self) -> Self {
+        Self::new(self.items.clone())
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Objects<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.items.fmt(f)
+    }
+}
+
+impl<T> From<Vec<T>> for Objects<T> {
+    fn from(items: Vec<T>) -> Self {
+        Self::new(items)
+    }
+}
+
+impl<T> IntoIterator for Objects<T> {
+    type Item = T;
+    type IntoIter = std::vec::IntoIter<T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.into_iter()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Objects<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a mut Objects<T> {
+    type Item = &'a mut T;
+    type IntoIter = std::slice::IterMut<'a, T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.by_vm.take();
+        self.items.iter_mut()
+    }
+}
+
+impl<T> FromIterator<T> for Objects<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        Self::new(iter.into_iter().collect())
+    }
+}
+
 /// The destination objects of a plan, found by its labels (`plan=<uid>`), plus the
 /// provider storage PVs (cluster-scoped).
 #[derive(Clone, Debug, Default)]
 pub struct Destination {
     /// DataVolumes in the target namespace.
-    pub data_volumes: Vec<DataVolume>,
+    pub data_volumes: Objects<DataVolume>,
     /// PVCs in the target namespace.
-    pub pvcs: Vec<PersistentVolumeClaim>,
+    pub pvcs: Objects<PersistentVolumeClaim>,
     /// PVs (cluster-scoped).
-    pub pvs: Vec<PersistentVolume>,
+    pub pvs: Objects<PersistentVolume>,
     /// Pods in the target namespace.
-    pub pods: Vec<Pod>,
+    pub pods: Objects<Pod>,
     /// Jobs in the target namespace and, for hooks, in the plan namespace.
-    pub jobs: Vec<Job>,
+    pub jobs: Objects<Job>,
     /// VirtualMachines in the target namespace.
-    pub vms: Vec<VirtualMachine>,
+    pub vms: Objects<VirtualMachine>,
     /// Secrets in the target namespace.
-    pub secrets: Vec<Secret>,
+    pub secrets: Objects<Secret>,
     /// ConfigMaps in the target and plan namespaces.
-    pub config_maps: Vec<ConfigMap>,
+    pub config_maps: Objects<ConfigMap>,
     /// Conversions in the plan namespace.
-    pub conversions: Vec<Conversion>,
+    pub conversions: Objects<Conversion>,
 }
 
 /// Everything one reconcile of a plan reads.

@@ -158,30 +158,30 @@ impl TestInventory {
         if !state.loaded {
             return Err(FindError::NotReady);
         }
-        let items: Vec<(String, String)> = match kind {
+        let items: Vec<(&str, &str)> = match kind {
             Kind::Vm => state
                 .vms
                 .iter()
-                .map(|v| (v.id.clone(), v.name.clone()))
+                .map(|v| (v.id.as_str(), v.name.as_str()))
                 .collect(),
             Kind::Network => state
                 .networks
                 .iter()
-                .map(|n| (n.id.clone(), n.name.clone()))
+                .map(|n| (n.id.as_str(), n.name.as_str()))
                 .collect(),
             Kind::Storage => state
                 .storages
                 .iter()
-                .map(|s| (s.id.clone(), s.name.clone()))
+                .map(|s| (s.id.as_str(), s.name.as_str()))
                 .collect(),
             _ => return Err(FindError::Unsupported { kind }),
         };
         let index = resolve(
             kind,
             reference,
-            |id| items.iter().position(|(i, _)| i == id),
+            |id| items.iter().position(|(i, _)| *i == id),
             |name| {
-                let name = ferry_inventory::query::last_segment(name).to_string();
+                let name = ferry_inventory::query::last_segment(name);
                 items
                     .iter()
                     .enumerate()
@@ -190,7 +190,7 @@ impl TestInventory {
                     .collect::<Vec<_>>()
             },
         )?;
-        let (id, name) = items[index].clone();
+        let (id, name) = (items[index].0.to_string(), items[index].1.to_string());
         Ok((index, Found { kind, id, name }))
     }
 }

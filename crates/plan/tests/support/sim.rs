@@ -259,7 +259,7 @@ impl Sim {
 
     /// CDI: every DataVolume reaches `phase`, and each gets its PVC (Bound).
     pub fn cdi(&mut self, observed: &mut Observed, phase: &str) {
-        let dvs: Vec<DataVolume> = observed.objects.data_volumes.clone();
+        let dvs: Vec<DataVolume> = observed.objects.data_volumes.to_vec();
         for dv in &mut observed.objects.data_volumes {
             dv.status.phase = Some(phase.into());
             dv.status.claim_name = dv.metadata.name.clone();
@@ -328,7 +328,11 @@ impl Sim {
                 }),
                 status: Some(PodStatus {
                     phase: Some(phase.into()),
-                    pod_ip: Some(format!("10.0.0.{}", self.counter % 250)),
+                    pod_ip: Some(format!(
+                        "10.0.{}.{}",
+                        self.counter / 250,
+                        self.counter % 250 + 1
+                    )),
                     ..PodStatus::default()
                 }),
             });
