@@ -9,8 +9,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod adapter;
+pub mod cluster;
 pub mod fixtures;
 pub mod inventory;
+pub mod manager;
 pub mod sim;
 
 pub use adapter::TestAdapter;
