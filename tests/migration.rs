@@ -15,7 +15,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::bounded;
-use common::results::{assert_converted, catalog, kubectl_binary, no_duplicates, states};
+use common::results::{
+    assert_converted, catalog, converting, kubectl_binary, no_duplicates, states,
+};
 use ferry_api::destination::VirtualMachine;
 use ferry_api::{Migration, Plan};
 use ferry_sandbox::cluster::Pace;
@@ -93,14 +95,13 @@ async fn finished(sandbox: &Sandbox, limit: Duration) -> Plan {
     }
 }
 
-/// Waits until some VM of the Plan is copying disks.
+/// Waits until a conversion pod runs (a VM is copying disks); returns the Plan then.
 async fn copying(sandbox: &Sandbox) -> Plan {
     let deadline = tokio::time::Instant::now() + MIGRATION;
     loop {
-        if let Some(plan) = sandbox.plan().await.unwrap()
-            && progress::lines(&plan)
-                .iter()
-                .any(|l| l.step.starts_with("DiskTransfer") && l.state == VmState::Running)
+        if converting(&sandbox.client()).await
+            && let Some(plan) = sandbox.plan().await.unwrap()
+            && !plan.status.migration.vms.is_empty()
         {
             return plan;
         }

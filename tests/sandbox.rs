@@ -7,10 +7,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::results::{assert_converted, catalog, no_duplicates};
+use common::results::{assert_converted, catalog, converting, no_duplicates};
 use common::{Ferry, bounded, client, token, wait_for_file};
 use ferry_api::{Plan, Provider};
-use ferry_sandbox::sandbox::progress::{self, PlanState, VmState};
+use ferry_sandbox::sandbox::progress::{self, PlanState};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};
 use serde_json::{Value, json};
@@ -260,12 +260,7 @@ async fn a_sandbox_killed_mid_run_resumes_from_its_data_dir() {
         let deadline = tokio::time::Instant::now() + START;
         loop {
             ferry.assert_running();
-            let copying = plan(&client).await.is_some_and(|plan| {
-                progress::lines(&plan)
-                    .iter()
-                    .any(|l| l.step.starts_with("DiskTransfer") && l.state == VmState::Running)
-            });
-            if copying {
+            if converting(&client).await {
                 break;
             }
             assert!(

@@ -142,3 +142,16 @@ pub async fn no_duplicates(client: &kube::Client, catalog: &SampleCatalog, plan:
         );
     }
 }
+
+/// Whether a conversion pod runs in the demo's target namespace: a migration is in the
+/// middle of copying disks (whatever the plan controller has polled of it yet).
+pub async fn converting(client: &kube::Client) -> bool {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), demo::TARGET_NAMESPACE);
+    pods.list(&ListParams::default().labels("forklift.app=virt-v2v"))
+        .await
+        .is_ok_and(|list| {
+            list.items
+                .iter()
+                .any(|pod| pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+        })
+}
