@@ -2,14 +2,18 @@
 //! first, never one another process already listens on.
 //!
 //! An address comes with its workload ports already bound ([`Ports`]): the workloads
-//! take those listeners, so no other process (say, another sandbox that picked the same
-//! network) can take the address between its allocation and the workload's start.
+//! take those sockets, so no other process (say, another sandbox that picked the same
+//! network) can take the address between its allocation and the workload's start. The
+//! sockets are bound but not listening until a workload takes them, so a client that
+//! calls a port early is refused at once, as it is by a real pod whose server has not
+//! started (the plan controller reads "connection refused" as "not yet").
 
 use std::collections::{BTreeSet, HashMap};
-use std::net::{Ipv4Addr, TcpListener};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Mutex, PoisonError};
 
 use crate::cluster::config::PodNetwork;
+use tokio::net::TcpSocket;
 
 /// The addresses in use.
 #[derive(Debug)]
@@ -77,22 +81,25 @@ impl IpPool {
     }
 }
 
-/// The workload ports of one pod address, bound until a workload takes them.
+/// The workload ports of one pod address, bound (not listening) until a workload takes
+/// them.
 #[derive(Debug, Default)]
-pub struct Ports(Mutex<HashMap<u16, TcpListener>>);
+pub struct Ports(Mutex<HashMap<u16, TcpSocket>>);
 
 impl Ports {
     /// Binds every workload port of `ip`; `None` if one is taken.
     pub fn bind(ip: Ipv4Addr) -> Option<Self> {
         let mut bound = HashMap::new();
         for port in WORKLOAD_PORTS {
-            bound.insert(*port, TcpListener::bind((ip, *port)).ok()?);
+            let socket = TcpSocket::new_v4().ok()?;
+            socket.bind(SocketAddr::from((ip, *port))).ok()?;
+            bound.insert(*port, socket);
         }
         Some(Self(Mutex::new(bound)))
     }
 
-    /// The listener of `port`, if still held.
-    pub fn take(&self, port: u16) -> Option<TcpListener> {
+    /// The socket of `port`, if still held; the workload starts listening on it.
+    pub fn take(&self, port: u16) -> Option<TcpSocket> {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -103,6 +110,19 @@ impl Ports {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_held_port_refuses_until_a_workload_listens() {
+        let network = PodNetwork::pick(std::path::Path::new("/ips-refuse-test"));
+        let mut pool = IpPool::new(network);
+        let (ip, ports) = pool.allocate().unwrap();
+        let refused = tokio::net::TcpStream::connect((ip, 8080)).await.unwrap_err();
+        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+        let listener = ports.take(8080).unwrap().listen(8).unwrap();
+        let (connected, accepted) =
+            tokio::join!(tokio::net::TcpStream::connect((ip, 8080)), listener.accept());
+        assert!(connected.is_ok() && accepted.is_ok());
+    }
 
     #[test]
     fn allocates_lowest_free_and_reuses() {
@@ -121,7 +141,7 @@ mod tests {
         // An address where a workload port is taken is skipped.
         let (c, _c_ports) = pool.allocate().unwrap();
         let holder =
-            TcpListener::bind((network.address(network.host(c).unwrap() + 1), 8080)).unwrap();
+            std::net::TcpListener::bind((network.address(network.host(c).unwrap() + 1), 8080)).unwrap();
         let (d, _d_ports) = pool.allocate().unwrap();
         // Another pool on the same network (another sandbox) skips the held addresses.
         let mut other = IpPool::new(network);

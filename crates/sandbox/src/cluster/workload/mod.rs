@@ -68,10 +68,7 @@ impl PodRun {
     /// fresh one.
     pub async fn listener(&self, port: u16) -> std::io::Result<tokio::net::TcpListener> {
         match self.ports.take(port) {
-            Some(held) => {
-                held.set_nonblocking(true)?;
-                tokio::net::TcpListener::from_std(held)
-            }
+            Some(held) => held.listen(1024),
             None => tokio::net::TcpListener::bind((self.ip, port)).await,
         }
     }
