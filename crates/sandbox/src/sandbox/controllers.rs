@@ -5,9 +5,9 @@
 //!
 //! [`FerryManager`] runs `ferry_controller::manager::start` in process, with settings
 //! tuned for one machine: no leader election, OVA exports mapped to local directories
-//! (`FERRY_OVA_SHARES`), no settle time for appliances, and `FEATURE_USE_CONVERSION_CR`
-//! off (Forklift's `Conversion` controller is part of forklift-controller, not of the
-//! cluster; Ferry does not have one yet, so the plan creates the virt-v2v pod itself).
+//! (`FERRY_OVA_SHARES`) and no settle time for appliances. `FEATURE_USE_CONVERSION_CR` keeps
+//! upstream's default (on): the plan creates `Conversion` resources and the manager's
+//! Conversion controller runs their virt-v2v pods.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -61,7 +61,6 @@ impl FerryManager {
         let mut settings = Settings::defaults().map_err(|e| e.to_string())?;
         settings.manager.pod_namespace = setup.namespace.clone();
         settings.manager.leader_election = false;
-        settings.features.use_conversion_cr = false;
         settings.ova.shares = setup.ova_exports.clone();
         settings.ova.settle = Duration::ZERO;
         settings.ova.rescan = Duration::from_secs(5);
