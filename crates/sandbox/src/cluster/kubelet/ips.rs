@@ -116,11 +116,15 @@ mod tests {
         let network = PodNetwork::pick(std::path::Path::new("/ips-refuse-test"));
         let mut pool = IpPool::new(network);
         let (ip, ports) = pool.allocate().unwrap();
-        let refused = tokio::net::TcpStream::connect((ip, 8080)).await.unwrap_err();
+        let refused = tokio::net::TcpStream::connect((ip, 8080))
+            .await
+            .unwrap_err();
         assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
         let listener = ports.take(8080).unwrap().listen(8).unwrap();
-        let (connected, accepted) =
-            tokio::join!(tokio::net::TcpStream::connect((ip, 8080)), listener.accept());
+        let (connected, accepted) = tokio::join!(
+            tokio::net::TcpStream::connect((ip, 8080)),
+            listener.accept()
+        );
         assert!(connected.is_ok() && accepted.is_ok());
     }
 
@@ -141,7 +145,8 @@ mod tests {
         // An address where a workload port is taken is skipped.
         let (c, _c_ports) = pool.allocate().unwrap();
         let holder =
-            std::net::TcpListener::bind((network.address(network.host(c).unwrap() + 1), 8080)).unwrap();
+            std::net::TcpListener::bind((network.address(network.host(c).unwrap() + 1), 8080))
+                .unwrap();
         let (d, _d_ports) = pool.allocate().unwrap();
         // Another pool on the same network (another sandbox) skips the held addresses.
         let mut other = IpPool::new(network);
