@@ -412,6 +412,50 @@ async fn a_failed_pod_fails_the_conversion_with_its_termination_message() {
     .await;
 }
 
+/// A pod deleted under a running Conversion fails it (no second pod is started).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_deleted_mid_run_fails_the_conversion() {
+    let mut bed = Bed::new().await;
+    let world = World::new(&bed, NS);
+    let inputs = inputs(ConversionType::Remote, NS);
+    prerequisites(&bed, &inputs, NS).await;
+    start(&mut bed, None).await;
+    let name = bed
+        .create(&v2v::conversion(&world.run(), &inputs))
+        .await
+        .name()
+        .to_string();
+    let pod = the_pod(&bed, NS, &name).await;
+    pod_status(
+        &bed,
+        &pod,
+        json!({"phase": "Running", "podIP": "127.0.0.1"}),
+    )
+    .await;
+    conversion_where(&bed, &name, "PodRunning", |c| {
+        stage(c) == Some(ConversionStage::PodRunning)
+    })
+    .await;
+    let pod_name = pod.metadata.name.clone().unwrap();
+    Api::<Pod>::namespaced(bed.client.clone(), NS)
+        .delete(&pod_name, &DeleteParams::default())
+        .await
+        .unwrap();
+    let failed = conversion_where(&bed, &name, "Failed", |c| {
+        phase(c) == Some(ConversionPhase::Failed)
+    })
+    .await;
+    assert!(
+        failed.status.message.ends_with(&format!(
+            "conversion pod {NS}/{pod_name} was deleted before the conversion finished"
+        )),
+        "{}",
+        failed.status.message
+    );
+    assert_eq!(pods_of(&bed, NS, &name).await.len(), 0);
+    assert_eq!(pod_creates(&bed), 1);
+}
+
 /// A restarted controller finds the pod by its labels and creates no second one; an
 /// idle Conversion costs no request.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,7 +16,8 @@
 //!    `Finished`; a deep inspection also creates and removes its vSphere snapshot when it
 //!    owns it ([`snapshot`]: not wired yet) and fetches its results ([`inspect`]);
 //! 5. the pod's exit decides: `Succeeded`, or `Failed` with its termination message; a
-//!    pod `Pending` longer than `CONVERSION_POD_PENDING_TIMEOUT` fails it with why;
+//!    pod `Pending` longer than `CONVERSION_POD_PENDING_TIMEOUT` fails it with why; a
+//!    pod deleted under a running Conversion fails it (upstream starts a new one);
 //! 6. the status is written (server-side apply, only when it changed, guarded by the
 //!    resourceVersion the pass read) and Events published: one per phase change, one
 //!    per condition change.

@@ -398,13 +398,11 @@ impl<'a> Pass<'a> {
         }
     }
 
-    /// The Conversion's pods: from the cache, else (a pod created a moment ago) from
-    /// the API server.
-    async fn pods(&self) -> Result<Vec<Pod>, Failure> {
+    /// The Conversion's pods in the manager's pod cache.
+    fn cached_pods(&self) -> Vec<Pod> {
         let namespace = pod::target_namespace(self.conversion);
         let selector = pod::selector(self.conversion);
-        let cached: Vec<Pod> = self
-            .ctx
+        self.ctx
             .caches
             .destination
             .pods
@@ -413,10 +411,18 @@ impl<'a> Pass<'a> {
             .filter(|p| p.metadata.namespace.as_deref() == Some(namespace))
             .filter(|p| pod::matches(p.metadata.labels.as_ref(), &selector))
             .map(|p| p.as_ref().clone())
-            .collect();
+            .collect()
+    }
+
+    /// The Conversion's pods: from the cache, else (a pod created a moment ago) from
+    /// the API server.
+    async fn pods(&self) -> Result<Vec<Pod>, Failure> {
+        let cached = self.cached_pods();
         if !cached.is_empty() {
             return Ok(cached);
         }
+        let namespace = pod::target_namespace(self.conversion);
+        let selector = pod::selector(self.conversion);
         let api: Api<Pod> = Api::namespaced(self.ctx.client.clone(), namespace);
         let params = ListParams::default().labels(&label_selector(&selector));
         let listed = api.list(&params).await.map_err(|source| {
@@ -442,11 +448,22 @@ impl<'a> Pass<'a> {
         }
     }
 
-    /// Upstream `EnsurePod`: the pod, created when there is none.
+    /// Upstream `EnsurePod`: the pod, created when there is none. A pod this
+    /// Conversion already ran that is gone fails it, as a lost pod fails the plan's
+    /// direct route (upstream would start the conversion over; when the plan deletes
+    /// the pod and the Conversion together, that would start a pod only to delete it).
     async fn ensure_pod(&mut self) -> Result<Pod, Failure> {
         let pod = match self.find_pod().await? {
             Some(pod) => pod,
-            None => self.create_pod().await?,
+            None => {
+                if let Some(name) = self.status.pod.name.as_deref().filter(|n| !n.is_empty()) {
+                    return Err(definitive(format!(
+                        "conversion pod {}/{name} was deleted before the conversion finished",
+                        pod::target_namespace(self.conversion)
+                    )));
+                }
+                self.create_pod().await?
+            }
         };
         self.status.pod = ObjectReference {
             namespace: pod.metadata.namespace.clone(),
@@ -565,7 +582,9 @@ impl<'a> Pass<'a> {
     /// A canceled (or deleted) conversion: its pod is deleted and an owned snapshot's
     /// removal submitted.
     pub async fn cancel(&mut self) -> Result<(), Failure> {
-        for pod in self.pods().await? {
+        // The cache is enough: a pod it does not hold yet wakes this Conversion when it
+        // appears.
+        for pod in self.cached_pods() {
             if pod.metadata.deletion_timestamp.is_some() {
                 continue;
             }
