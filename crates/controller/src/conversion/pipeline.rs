@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use ferry_api::conversion::{
-    ConversionPhase, ConversionStage, ConversionStatus, ConversionType, DiskEncryptionType,
-    DiskRef, SETTINGS_SNAPSHOT_MOREF, SnapshotStatus,
+    ConversionPhase, ConversionStage, ConversionStatus, ConversionType, DiskRef,
+    SETTINGS_SNAPSHOT_MOREF, SnapshotStatus,
 };
 use ferry_api::{Conversion, ObjectReference, Time};
 use ferry_plan::http::ReqwestPods;
@@ -545,14 +545,9 @@ impl<'a> Pass<'a> {
     async fn check_secrets(&self) -> Result<(), Failure> {
         let spec = &self.conversion.spec;
         let namespace = pod::target_namespace(self.conversion);
-        let luks = spec
-            .disk_encryption
-            .as_ref()
-            .filter(|e| e.r#type == DiskEncryptionType::Luks)
-            .and_then(|e| e.secret.name.as_deref());
         let wanted = [
             ("connection", spec.connection.secret.name.as_deref()),
-            ("LUKS", luks),
+            ("LUKS", pod::luks_secret(self.conversion)),
         ];
         for (what, name) in wanted {
             let Some(name) = name.filter(|n| !n.is_empty()) else {

@@ -229,6 +229,37 @@ fn no_escalation() -> SecurityContext {
     }
 }
 
+/// The LUKS passphrase Secret of `diskEncryption`, when it is LUKS with one.
+pub fn luks_secret(conversion: &Conversion) -> Option<&str> {
+    conversion
+        .spec
+        .disk_encryption
+        .as_ref()
+        .filter(|e| e.r#type == DiskEncryptionType::Luks)
+        .and_then(|e| e.secret.name.as_deref())
+        .filter(|name| !name.is_empty())
+}
+
+/// A read-only Secret volume and its mount.
+fn secret_volume(name: &str, secret: &str, path: &str) -> (Volume, VolumeMount) {
+    (
+        Volume {
+            name: name.into(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(secret.into()),
+                ..SecretVolumeSource::default()
+            }),
+            ..Volume::default()
+        },
+        VolumeMount {
+            name: name.into(),
+            mount_path: path.into(),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        },
+    )
+}
+
 fn vddk_volume() -> (Volume, VolumeMount) {
     (
         Volume {
@@ -322,10 +353,7 @@ fn inputs(conversion: &Conversion, disks: &[DiskRef]) -> v2v::Inputs {
         transfer_network: BTreeMap::new(),
         udn: false,
         request_kvm: spec.pod_settings.request_kvm(),
-        luks_secret: encryption
-            .filter(|e| e.r#type == DiskEncryptionType::Luks)
-            .and_then(|e| e.secret.name.clone())
-            .filter(|name| !name.is_empty()),
+        luks_secret: luks_secret(conversion).map(String::from),
         extra_v2v_conf: None,
         customization_scripts: None,
         clevis: encryption.is_some_and(|e| e.r#type == DiskEncryptionType::Clevis),
@@ -439,25 +467,10 @@ pub fn deep_inspection(
     }
     let (mut volumes, mut mounts, devices) = v2v::disk_volumes(&claims(disks));
     let encryption = spec.disk_encryption.as_ref();
-    if let Some(luks) = encryption
-        .filter(|e| e.r#type == DiskEncryptionType::Luks)
-        .and_then(|e| e.secret.name.as_deref())
-        .filter(|name| !name.is_empty())
-    {
-        volumes.push(Volume {
-            name: "luks".into(),
-            secret: Some(SecretVolumeSource {
-                secret_name: Some(luks.into()),
-                ..SecretVolumeSource::default()
-            }),
-            ..Volume::default()
-        });
-        mounts.push(VolumeMount {
-            name: "luks".into(),
-            mount_path: "/etc/luks".into(),
-            read_only: Some(true),
-            ..VolumeMount::default()
-        });
+    if let Some(luks) = luks_secret(conversion) {
+        let (volume, mount) = secret_volume("luks", luks, "/etc/luks");
+        volumes.push(volume);
+        mounts.push(mount);
     }
     volumes.extend(spec.extra_volumes.iter().cloned());
     mounts.extend(spec.extra_mounts.iter().cloned());
@@ -473,20 +486,9 @@ pub fn deep_inspection(
         .as_deref()
         .filter(|n| !n.is_empty())
     {
-        volumes.push(Volume {
-            name: "connection-secret".into(),
-            secret: Some(SecretVolumeSource {
-                secret_name: Some(secret.into()),
-                ..SecretVolumeSource::default()
-            }),
-            ..Volume::default()
-        });
-        mounts.push(VolumeMount {
-            name: "connection-secret".into(),
-            mount_path: "/etc/secret".into(),
-            read_only: Some(true),
-            ..VolumeMount::default()
-        });
+        let (volume, mount) = secret_volume("connection-secret", secret, "/etc/secret");
+        volumes.push(volume);
+        mounts.push(mount);
     }
     let mut environment: Vec<EnvVar> = spec
         .settings
