@@ -20,6 +20,7 @@
 //! provider type in [`Adapters`], which the manager puts in the reconcile context.
 
 pub mod ova;
+pub mod vsphere;
 
 use crate::settings::Settings;
 use crate::template::PvcNameData;
