@@ -31,6 +31,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use ferry_api::Provider;
 use ferry_inventory::ova::url::NfsShare;
 use ferry_inventory::ova::{CatalogConfig, CollectorTask, OvaInventory};
+use ferry_inventory::vsphere::{
+    CollectorConfig, CollectorPhase, ConnectionError, ConnectionSettings, VsphereInventory,
+};
 use ferry_inventory::{Change, Inventory, Problem, ProviderInfo, Registry};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
@@ -88,6 +91,16 @@ impl InventoryEvent {
 /// A collector's state, as the Provider controller publishes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CollectorState {
+    /// A vSphere collector: its typed state, and whether the inventory is loaded.
+    Vsphere {
+        /// What the collector does and what went wrong last.
+        state: ferry_inventory::vsphere::CollectorState,
+        /// The inventory reflects the server.
+        parity: bool,
+    },
+    /// No vSphere collector can run: the Provider and its Secret do not make a
+    /// connection (a bad URL, an unreadable CA certificate).
+    Refused(ConnectionError),
     /// No collector runs for this provider.
     Stopped,
     /// The first pass has not finished.
@@ -206,16 +219,38 @@ impl OvaShares {
     }
 }
 
+/// One provider's running collector.
+enum Collector {
+    Ova {
+        inventory: Arc<OvaInventory>,
+        _task: CollectorTask,
+    },
+    Vsphere {
+        inventory: Arc<VsphereInventory>,
+        _task: ferry_inventory::vsphere::CollectorTask,
+    },
+}
+
 struct Running {
     fingerprint: String,
-    ova: Arc<OvaInventory>,
-    _collector: CollectorTask,
-    forwarder: JoinHandle<()>,
+    collector: Collector,
+    forwarders: Vec<JoinHandle<()>>,
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        self.forwarder.abort();
+        for forwarder in &self.forwarders {
+            forwarder.abort();
+        }
+    }
+}
+
+impl Running {
+    fn ova(&self) -> Option<&Arc<OvaInventory>> {
+        match &self.collector {
+            Collector::Ova { inventory, .. } => Some(inventory),
+            Collector::Vsphere { .. } => None,
+        }
     }
 }
 
@@ -295,7 +330,7 @@ impl Collectors {
         let ova = OvaInventory::new(config);
         let inventory: Arc<dyn Inventory> = ova.clone();
         let forwarder = tokio::spawn(forward(key.clone(), inventory, self.hub.clone()));
-        let collector = ova.spawn();
+        let task = ova.spawn();
         match info {
             Ok(info) => self.registry.insert(info, ova.clone()),
             Err(error) => {
@@ -312,11 +347,87 @@ impl Collectors {
             key.uid,
             Running {
                 fingerprint,
-                ova,
-                _collector: collector,
-                forwarder,
+                collector: Collector::Ova {
+                    inventory: ova,
+                    _task: task,
+                },
+                forwarders: vec![forwarder],
             },
         );
+    }
+
+    /// Makes sure a vSphere collector follows `provider` with `settings`: starts one, or
+    /// replaces one whose `fingerprint` (what the settings came from: URL, Secret
+    /// version, SDK endpoint) differs. Updates the registry's view of the provider
+    /// either way. A collector stopped by a refused login stays stopped until the
+    /// fingerprint changes: retrying a wrong password would lock the account.
+    pub fn ensure_vsphere(
+        &self,
+        provider: &Provider,
+        settings: ConnectionSettings,
+        fingerprint: &str,
+    ) {
+        let key = ProviderKey::of(provider);
+        let info = ProviderInfo::from_provider(provider);
+        let mut running = self.lock();
+        if let Some(current) = running.get(&key.uid)
+            && current.fingerprint == fingerprint
+        {
+            if let Ok(info) = info {
+                self.registry.update_info(info);
+            }
+            return;
+        }
+        if running.remove(&key.uid).is_some() {
+            tracing::info!(provider = %format!("{}/{}", key.namespace, key.name), "restarting the inventory collector: the provider's URL, Secret or settings changed");
+        }
+        let inventory = VsphereInventory::new();
+        let dynamic: Arc<dyn Inventory> = inventory.clone();
+        let forwarders = vec![
+            tokio::spawn(forward(key.clone(), dynamic, self.hub.clone())),
+            tokio::spawn(forward_vsphere_state(
+                key.clone(),
+                inventory.state(),
+                self.hub.clone(),
+            )),
+        ];
+        let server = settings
+            .connect
+            .url
+            .host_str()
+            .unwrap_or_default()
+            .to_string();
+        let task = inventory.spawn(CollectorConfig::new(settings));
+        match info {
+            Ok(info) => self.registry.insert(info, inventory.clone()),
+            Err(error) => {
+                tracing::warn!(%error, "cannot describe the provider for the inventory service")
+            }
+        }
+        tracing::info!(
+            provider = %format!("{}/{}", key.namespace, key.name),
+            server,
+            "inventory collector started"
+        );
+        running.insert(
+            key.uid,
+            Running {
+                fingerprint: fingerprint.to_string(),
+                collector: Collector::Vsphere {
+                    inventory,
+                    _task: task,
+                },
+                forwarders,
+            },
+        );
+    }
+
+    /// The vSphere inventory of a provider, by UID (the Host controller reads hosts).
+    pub fn vsphere(&self, uid: &str) -> Option<Arc<VsphereInventory>> {
+        match &self.lock().get(uid)?.collector {
+            Collector::Vsphere { inventory, .. } => Some(Arc::clone(inventory)),
+            Collector::Ova { .. } => None,
+        }
     }
 
     /// The state of a provider's collector.
@@ -325,12 +436,21 @@ impl Collectors {
         let Some(current) = running.get(uid) else {
             return CollectorState::Stopped;
         };
-        let status = current.ova.status().borrow().clone();
+        let ova = match &current.collector {
+            Collector::Ova { inventory, .. } => inventory,
+            Collector::Vsphere { inventory, .. } => {
+                return CollectorState::Vsphere {
+                    state: inventory.state().borrow().clone(),
+                    parity: inventory.status().borrow().parity,
+                };
+            }
+        };
+        let status = ova.status().borrow().clone();
         if let Some(error) = status.error {
             CollectorState::Failed { error }
         } else if status.parity {
             CollectorState::Loaded {
-                problems: current.ova.problems(),
+                problems: ova.problems(),
             }
         } else {
             CollectorState::Loading
@@ -339,8 +459,8 @@ impl Collectors {
 
     /// Asks a provider's collector for a pass now (the sandbox, after copying files).
     pub fn refresh(&self, uid: &str) {
-        if let Some(current) = self.lock().get(uid) {
-            current.ova.refresh();
+        if let Some(ova) = self.lock().get(uid).and_then(Running::ova) {
+            ova.refresh();
         }
     }
 
@@ -387,7 +507,8 @@ impl Collectors {
     pub fn ova_root(&self, uid: &str) -> Option<PathBuf> {
         self.lock()
             .get(uid)
-            .map(|running| running.ova.config().root.clone())
+            .and_then(Running::ova)
+            .map(|ova| ova.config().root.clone())
     }
 }
 
@@ -429,6 +550,39 @@ async fn forward(
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             },
+        }
+    }
+}
+
+/// What of a vSphere collector's state is news: the phase's kind (not its counters),
+/// the error and the certificate's fingerprint.
+fn vsphere_news(
+    state: &ferry_inventory::vsphere::CollectorState,
+) -> (u8, Option<ConnectionError>, Option<String>) {
+    let phase = match state.phase {
+        CollectorPhase::Idle => 0,
+        CollectorPhase::Connecting { .. } => 1,
+        CollectorPhase::Loading { .. } => 2,
+        CollectorPhase::Ready => 3,
+        CollectorPhase::Retrying { .. } => 4,
+        CollectorPhase::Stopped => 5,
+    };
+    (phase, state.error.clone(), state.fingerprint.clone())
+}
+
+/// Relays a vSphere collector's typed state changes (connected, failed, stopped) to the
+/// hub, so the Provider's conditions follow the connection and not only the inventory.
+async fn forward_vsphere_state(
+    key: ProviderKey,
+    mut state: tokio::sync::watch::Receiver<ferry_inventory::vsphere::CollectorState>,
+    hub: broadcast::Sender<InventoryEvent>,
+) {
+    let mut last = vsphere_news(&state.borrow());
+    while state.changed().await.is_ok() {
+        let now = vsphere_news(&state.borrow());
+        if now != last {
+            last = now;
+            let _ = hub.send(InventoryEvent::Status(key.clone()));
         }
     }
 }

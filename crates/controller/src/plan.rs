@@ -11,7 +11,7 @@
 //! | a Hook | Plans naming it in a VM's `hooks` ([`PlanIndex`]; upstream never maps Hook events) |
 //! | a Migration (created, changed, deleted) | the Plan in its `spec.plan` |
 //! | a DataVolume, PVC, PV, Pod, Job, VirtualMachine or Conversion labelled `plan-name` and `plan-namespace` | the Plan those labels name |
-//! | a VM in the source inventory (created, changed, deleted) | the non-archived, unfinished Plans from that source listing the VM (by `id`, or by `name` for VMs without one) |
+//! | a VM in the source inventory (created, changed, deleted, renamed) | the non-archived, unfinished Plans from that source listing the VM (by `id`, or by `name` for VMs without one, the old name of a renamed VM too) |
 //!
 //! The index of references is kept in memory from the Plan cache's events; it replaces
 //! upstream's global reference mapper. A debounce (`FERRY_PLAN_DEBOUNCE_MILLISECONDS`)
@@ -254,11 +254,50 @@ pub fn lists_vm(plan: &Plan, id: &str, path: &str) -> bool {
     ferry_plan::watch::lists_vm(plan, id, path)
 }
 
+/// The names of the VMs of each provider's inventory, as last seen in its news (keyed by
+/// provider UID, then VM ID), so that a renamed VM also wakes the Plans that named it
+/// by its old name, as upstream's handler compares the VM before and after the change.
+#[derive(Default)]
+struct VmNames {
+    by_provider: HashMap<String, HashMap<String, String>>,
+}
+
+impl VmNames {
+    /// Reads every VM name of a provider's inventory (after a load or missed news).
+    fn refresh(&mut self, ctx: &Context, uid: &str) {
+        let names = ctx
+            .collectors
+            .inventory(uid)
+            .and_then(|inventory| inventory.list(ferry_inventory::Kind::Vm).ok())
+            .map(|vms| vms.into_iter().map(|vm| (vm.id, vm.name)).collect());
+        match names {
+            Some(names) => {
+                self.by_provider.insert(uid.to_string(), names);
+            }
+            None => {
+                self.by_provider.remove(uid);
+            }
+        }
+    }
+
+    /// Records a VM change; returns the name the VM had before, if it differs.
+    fn record(&mut self, uid: &str, change: &ferry_inventory::Change) -> Option<String> {
+        let names = self.by_provider.entry(uid.to_string()).or_default();
+        let before = if change.action == ferry_inventory::Action::Deleted {
+            names.remove(&change.id)
+        } else {
+            names.insert(change.id.clone(), change.name.clone())
+        };
+        before.filter(|old| *old != change.name)
+    }
+}
+
 fn inventory_requests(
     ctx: Arc<Context>,
 ) -> impl Stream<Item = ObjectRef<Guarded<Plan>>> + Send + 'static {
     let receiver = ctx.collectors.subscribe();
-    futures::stream::unfold((receiver, ctx), |(mut receiver, ctx)| async move {
+    let state = (receiver, ctx, VmNames::default());
+    futures::stream::unfold(state, |(mut receiver, ctx, mut names)| async move {
         loop {
             let event = match receiver.recv().await {
                 Ok(event) => event,
@@ -268,10 +307,14 @@ fn inventory_requests(
             let key = event.provider().clone();
             let vm = match &event {
                 InventoryEvent::Changed(_, change) if change.kind == ferry_inventory::Kind::Vm => {
-                    Some((change.id.clone(), change.name.clone()))
+                    let before = names.record(&key.uid, change);
+                    Some((change.id.clone(), change.name.clone(), before))
                 }
                 InventoryEvent::Changed(..) => continue,
-                InventoryEvent::Status(_) | InventoryEvent::Lagged(_) => None,
+                InventoryEvent::Status(_) | InventoryEvent::Lagged(_) => {
+                    names.refresh(&ctx, &key.uid);
+                    None
+                }
             };
             let plans: Vec<_> = ctx
                 .caches
@@ -281,13 +324,15 @@ fn inventory_requests(
                 .filter_map(|guard| valid(guard.as_ref()))
                 .filter(|plan| key.is(&plan.spec.provider.source) && wants_vm_news(plan))
                 .filter(|plan| {
-                    vm.as_ref()
-                        .is_none_or(|(id, name)| lists_vm(plan, id, name))
+                    vm.as_ref().is_none_or(|(id, name, before)| {
+                        lists_vm(plan, id, name)
+                            || before.as_ref().is_some_and(|old| lists_vm(plan, id, old))
+                    })
                 })
                 .map(|plan| ObjectRef::new(plan.name()).within(plan.namespace()))
                 .collect();
             if !plans.is_empty() {
-                return Some((futures::stream::iter(plans), (receiver, ctx)));
+                return Some((futures::stream::iter(plans), (receiver, ctx, names)));
             }
         }
     })

@@ -160,11 +160,11 @@ async fn bad_secrets_and_urls_are_conditions_and_a_secret_created_later_is_notic
             .contains("cannot be mapped below Ferry's OVA mount root")
     );
 
-    let mut vsphere = ova("vsphere", "https://vcenter.example/sdk", "later");
-    vsphere.spec.r#type = Some("vsphere".into());
-    bed.create(&vsphere).await;
+    let mut ovirt = ova("ovirt", "https://engine.example/ovirt-engine/api", "later");
+    ovirt.spec.r#type = Some("ovirt".into());
+    bed.create(&ovirt).await;
     let provider: Provider = bed
-        .wait("vsphere", "unsupported type", |p: &Provider| {
+        .wait("ovirt", "unsupported type", |p: &Provider| {
             condition(&p.status.conditions, t::PROVIDER_TYPE_NOT_SUPPORTED).is_some()
         })
         .await;
@@ -172,7 +172,7 @@ async fn bad_secrets_and_urls_are_conditions_and_a_secret_created_later_is_notic
         condition(&provider.status.conditions, t::PROVIDER_TYPE_NOT_SUPPORTED)
             .unwrap()
             .message
-            .contains("`vsphere`")
+            .contains("`ovirt`")
     );
     let events = events_about(&bed.client, "bad-data").await;
     assert!(

@@ -8,6 +8,7 @@ use std::sync::{Arc, OnceLock};
 use ferry_api::{ObjectReference, Plan, Time};
 use ferry_plan::adapter::Adapters;
 use ferry_plan::adapter::ova::OvaAdapter;
+use ferry_plan::adapter::vsphere::VsphereAdapter;
 use ferry_plan::events::{PlanEvent, Recorder};
 use ferry_plan::settings::ContainerResources;
 use futures::future::BoxFuture;
@@ -135,6 +136,7 @@ impl FerryPlan {
         }
         let mut adapters = Adapters::new();
         OvaAdapter::register(&mut adapters);
+        VsphereAdapter::register(&mut adapters);
         let inventories: Arc<dyn ferry_plan::observe::Inventories> =
             Arc::clone(ctx.collectors.registry()) as _;
         let context = ferry_plan::Context::new(

@@ -36,6 +36,7 @@ use crate::collectors::{CollectorState, InventoryEvent};
 use crate::context::{Context, Guarded, ref_set};
 use crate::error::{Error, Result};
 use crate::runner::{Reconciled, Scoped, drive, error_policy, recompute, write_status};
+use ferry_inventory::vsphere::{ConnectionError, ConnectionSettings};
 use validate::{SecretView, Source};
 
 /// The controller's name (metrics label, Events' reporting controller).
@@ -112,10 +113,27 @@ fn reconcile<'a>(provider: &'a Provider, scoped: &'a Scoped) -> Reconciled<'a> {
         let (secret, secret_version) = read_secret(ctx, provider).await?;
         let source = validate::source(provider, ctx.collectors.shares());
         let mut checked = validate::check(provider, &secret, &source);
-        let state = match &source {
-            Source::Ova(Ok(catalog)) if !checked.blocked() => {
+        let state = match (&source, &secret) {
+            (Source::Ova(Ok(catalog)), _) if !checked.blocked() => {
                 ctx.collectors.ensure_ova(provider, catalog);
                 ctx.collectors.state(provider.uid())
+            }
+            (Source::Vsphere, SecretView::Found(data)) if !checked.blocked() => {
+                match vsphere_settings(provider, data) {
+                    Ok(settings) => {
+                        let key = vsphere_key(provider, secret_version.as_deref());
+                        ctx.collectors.ensure_vsphere(provider, settings, &key);
+                        ctx.collectors.state(provider.uid())
+                    }
+                    Err(error) => {
+                        if ctx.collectors.stop(provider.uid()) {
+                            tracing::info!(
+                                "inventory collector stopped: the provider's settings cannot make a connection"
+                            );
+                        }
+                        CollectorState::Refused(error)
+                    }
+                }
             }
             _ => {
                 if ctx.collectors.stop(provider.uid()) {
@@ -144,11 +162,39 @@ fn reconcile<'a>(provider: &'a Provider, scoped: &'a Scoped) -> Reconciled<'a> {
             observed_generation: provider.generation(),
             secret_resource_version: secret_version
                 .unwrap_or_else(|| current.secret_resource_version.clone()),
+            fingerprint: validate::fingerprint(&state)
+                .unwrap_or_else(|| current.fingerprint.clone()),
             ..current.clone()
         };
         write_status(scoped, provider, current, &status, &explain).await?;
         Ok(Action::await_change())
     })
+}
+
+/// The vSphere collector's settings from a Provider and its Secret. The recorded
+/// `status.fingerprint` is not used as a pin: it may come from a certificate the
+/// verification refused, and trusting it on the next attempt would defeat the check
+/// (with `insecureSkipVerify` nothing is verified anyway).
+fn vsphere_settings(
+    provider: &ferry_api::Provider,
+    data: &BTreeMap<String, Vec<u8>>,
+) -> std::result::Result<ConnectionSettings, ConnectionError> {
+    let mut unpinned = provider.clone();
+    unpinned.status.fingerprint = String::new();
+    ConnectionSettings::from_provider(&unpinned, data)
+}
+
+/// What a vSphere collector's settings come from: the URL, the Secret's version and the
+/// SDK endpoint. A change restarts the collector.
+fn vsphere_key(provider: &ferry_api::Provider, secret_version: Option<&str>) -> String {
+    format!(
+        "{}|{}|{}",
+        provider.spec.url,
+        secret_version.unwrap_or_default(),
+        provider
+            .setting(ferry_api::provider::settings::SDK_ENDPOINT)
+            .unwrap_or_default()
+    )
 }
 
 fn provider_ref(namespace: &str, name: &str) -> ObjectRef<Guarded<Provider>> {

@@ -5,11 +5,17 @@
 //! What Ferry adds or words differently, and why:
 //!
 //! - a provider type Forklift knows but Ferry cannot collect an inventory for yet
-//!   (vSphere, oVirt, OpenStack, EC2, Hyper-V, Nutanix, a remote OpenShift cluster)
-//!   gets `ProviderTypeNotSupported` with a message that says so, instead of a
-//!   connection test that could never pass;
+//!   (oVirt, OpenStack, EC2, Hyper-V, Nutanix, a remote OpenShift cluster) gets
+//!   `ProviderTypeNotSupported` with a message that says so, instead of a connection
+//!   test that could never pass;
 //! - Ferry makes no network connection to validate secrets (upstream dials vSphere,
 //!   Hyper-V and Nutanix for their TLS certificate here); the key checks are upstream's;
+//! - for vSphere the connection test is the collector's connection (upstream tests, then
+//!   starts the collector, which connects again): once it has logged in,
+//!   `ConnectionTestSucceeded`; a refused login `ConnectionAuthFailed` (and the collector
+//!   waits for the Secret to change); anything else `ConnectionTestFailed` with the
+//!   reason, kept while the collector retries, so a vCenter that goes away shows on the
+//!   Provider until it is back;
 //! - for OVA the connection test is the collector's first read of the catalog
 //!   directory: success gives `ConnectionTestSucceeded`, an unreadable directory
 //!   `ConnectionTestFailed` with the reason;
@@ -49,6 +55,8 @@ pub enum Source {
     Host,
     /// An OVA export, read from a local directory.
     Ova(Result<OvaCatalog, ShareError>),
+    /// A vCenter or an ESXi host, followed by the vSphere collector.
+    Vsphere,
     /// A type Ferry has no inventory for yet.
     Unsupported(String),
     /// A type Forklift does not know.
@@ -64,8 +72,9 @@ pub fn source(provider: &Provider, shares: &crate::collectors::OvaShares) -> Sou
             "Ferry cannot use remote OpenShift clusters yet (the provider has a `url`): only the host cluster, a provider of type `openshift` with an empty `url`, is supported.".into(),
         ),
         Some(ProviderType::Ova) => Source::Ova(shares.resolve(&provider.spec.url)),
+        Some(ProviderType::VSphere) => Source::Vsphere,
         Some(other) => Source::Unsupported(format!(
-            "Ferry cannot use `{other}` providers yet: it has no inventory collector for them. Supported types: openshift (the host cluster) and ova."
+            "Ferry cannot use `{other}` providers yet: it has no inventory collector for them. Supported types: openshift (the host cluster), vsphere and ova."
         )),
     }
 }
@@ -377,7 +386,10 @@ pub fn connect(
                     }
                 }
             }
-            CollectorState::Stopped | CollectorState::Loading => checked.findings.set(loading()),
+            CollectorState::Stopped
+            | CollectorState::Loading
+            | CollectorState::Vsphere { .. }
+            | CollectorState::Refused(_) => checked.findings.set(loading()),
             CollectorState::Failed { error } => checked.fail(
                 phase::CONNECTION_FAILED,
                 Condition::new(types::CONNECTION_TEST_FAILED, category::CRITICAL)
@@ -407,6 +419,7 @@ pub fn connect(
                 }
             }
         },
+        Source::Vsphere => connect_vsphere(state, checked, tested(), created(), loading()),
         Source::Unsupported(_) | Source::Unknown => {}
     }
     if !checked.blocked() {
@@ -415,6 +428,56 @@ pub fn connect(
                 .with_reason(reason::COMPLETED)
                 .with_message("Validation has been completed."),
         );
+    }
+}
+
+/// The vSphere collector's state as conditions: a failure (while it lasts, the
+/// collector retrying or stopped) is `ConnectionTestFailed` or `ConnectionAuthFailed`;
+/// a connected collector `ConnectionTestSucceeded`; a loaded inventory
+/// `InventoryCreated`, else `LoadInventory`.
+fn connect_vsphere(
+    state: &CollectorState,
+    checked: &mut Checked,
+    tested: Condition,
+    created: Condition,
+    loading: Condition,
+) {
+    match state {
+        CollectorState::Refused(error) => checked.fail(phase::CONNECTION_FAILED, error.condition()),
+        CollectorState::Vsphere { state, parity } => {
+            if let Some(error) = &state.error {
+                checked.fail(phase::CONNECTION_FAILED, error.condition());
+                return;
+            }
+            use ferry_inventory::vsphere::CollectorPhase;
+            let connected = *parity
+                || matches!(
+                    state.phase,
+                    CollectorPhase::Loading { .. } | CollectorPhase::Ready
+                );
+            if connected {
+                checked.findings.set(tested);
+            }
+            checked
+                .findings
+                .set(if *parity { created } else { loading });
+        }
+        _ => checked.findings.set(loading),
+    }
+}
+
+/// The certificate fingerprint to record in `status.fingerprint`: the one the vSphere
+/// collector saw when it connected, or the one a TLS failure reported.
+pub fn fingerprint(state: &CollectorState) -> Option<String> {
+    match state {
+        CollectorState::Vsphere { state, .. } => state.fingerprint.clone().or_else(|| {
+            state
+                .error
+                .as_ref()
+                .and_then(|e| e.fingerprint().map(str::to_string))
+        }),
+        CollectorState::Refused(error) => error.fingerprint().map(str::to_string),
+        _ => None,
     }
 }
 

@@ -78,7 +78,7 @@ fn unknown_types_get_upstreams_message() {
 
 #[test]
 fn types_ferry_cannot_collect_say_so() {
-    for t in ["vsphere", "ovirt", "openstack", "ec2", "hyperv", "nutanix"] {
+    for t in ["ovirt", "openstack", "ec2", "hyperv", "nutanix"] {
         let checked = run(
             &provider(Some(t), "https://source/api"),
             &secret(&[]),
@@ -504,4 +504,116 @@ fn the_webhooks_sdk_endpoint_check_is_a_condition() {
             .findings
             .has(types::SETTINGS_NOT_VALID)
     );
+}
+
+fn vsphere_state(
+    phase: ferry_inventory::vsphere::CollectorPhase,
+    error: Option<ferry_inventory::vsphere::ConnectionError>,
+    parity: bool,
+) -> CollectorState {
+    CollectorState::Vsphere {
+        state: ferry_inventory::vsphere::CollectorState {
+            phase,
+            error,
+            fingerprint: Some("AB:CD".into()),
+            connections: 1,
+        },
+        parity,
+    }
+}
+
+#[test]
+fn vsphere_connection_follows_the_collector() {
+    use ferry_inventory::vsphere::{CollectorPhase, ConnectionError};
+    let p = provider(Some("vsphere"), "https://vc.example/sdk");
+    let creds = secret(&[
+        ("user", "u"),
+        ("password", "p"),
+        ("insecureSkipVerify", "true"),
+    ]);
+    let connecting = run(
+        &p,
+        &creds,
+        &vsphere_state(CollectorPhase::Connecting { attempt: 1 }, None, false),
+    );
+    assert_eq!(
+        connecting.findings.types(),
+        [
+            types::CONNECTION_INSECURE,
+            types::LOAD_INVENTORY,
+            types::VALIDATED
+        ]
+    );
+    let loading = run(
+        &p,
+        &creds,
+        &vsphere_state(CollectorPhase::Loading { objects: 3 }, None, false),
+    );
+    assert!(loading.findings.has(types::CONNECTION_TEST_SUCCEEDED));
+    assert!(loading.findings.has(types::LOAD_INVENTORY));
+    let ready = run(
+        &p,
+        &creds,
+        &vsphere_state(CollectorPhase::Ready, None, true),
+    );
+    assert_eq!(
+        ready.findings.types(),
+        [
+            types::CONNECTION_INSECURE,
+            types::CONNECTION_TEST_SUCCEEDED,
+            types::INVENTORY_CREATED,
+            types::VALIDATED
+        ]
+    );
+    assert!(!ready.blocked());
+    let auth = run(
+        &p,
+        &creds,
+        &vsphere_state(
+            CollectorPhase::Stopped,
+            Some(ConnectionError::Auth {
+                message: "Login: InvalidLogin: Login failure".into(),
+            }),
+            false,
+        ),
+    );
+    let c = condition(&auth, types::CONNECTION_AUTH_FAILED);
+    assert_eq!(c.category, category::CRITICAL);
+    assert_eq!(auth.phase, phase::CONNECTION_FAILED);
+    assert!(!auth.findings.has(types::CONNECTION_TEST_SUCCEEDED));
+    let lost = run(
+        &p,
+        &creds,
+        &vsphere_state(
+            CollectorPhase::Retrying {
+                attempt: 2,
+                delay: Duration::from_secs(2),
+            },
+            Some(ConnectionError::Unreachable {
+                message: "https://vc.example: connection refused".into(),
+            }),
+            false,
+        ),
+    );
+    assert_eq!(
+        condition(&lost, types::CONNECTION_TEST_FAILED).message,
+        "Connection test, failed: https://vc.example: connection refused"
+    );
+    let refused = run(
+        &p,
+        &creds,
+        &CollectorState::Refused(ConnectionError::Settings {
+            message: "the Secret's `cacert` is not PEM".into(),
+        }),
+    );
+    assert!(refused.findings.has(types::CONNECTION_TEST_FAILED));
+    assert_eq!(
+        fingerprint(&vsphere_state(CollectorPhase::Ready, None, true)).as_deref(),
+        Some("AB:CD")
+    );
+    let tls = CollectorState::Refused(ConnectionError::Tls {
+        message: "untrusted".into(),
+        fingerprint: Some("EF:01".into()),
+    });
+    assert_eq!(fingerprint(&tls).as_deref(), Some("EF:01"));
 }
