@@ -29,6 +29,8 @@ enum Command {
     /// Run the embedded Kubernetes-compatible API server standalone; prints the
     /// path of the kubeconfig it writes (mode 0600) for kubectl and controllers.
     Apiserver(ApiserverArgs),
+    /// Benchmarks (BENCHMARKS.md): `control-plane` and `data-path`; prints one JSON line.
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Options of `ferry controller`.
@@ -247,6 +249,13 @@ pub fn run() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("ferry apiserver: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Bench(args) => match crate::bench::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ferry bench: {e:#}");
                 ExitCode::FAILURE
             }
         },

@@ -162,9 +162,12 @@ pub struct Manager {
     index: Arc<PlanIndex>,
 }
 
+/// The `User-Agent` of the clients [`connect`] builds.
+pub const USER_AGENT: &str = concat!("ferry-controller/", env!("CARGO_PKG_VERSION"));
+
 /// Builds the API client.
 pub async fn connect(source: ClientSource) -> Result<kube::Client, StartError> {
-    let config = match source {
+    let mut config = match source {
         ClientSource::Client(client) => return Ok(client),
         ClientSource::Infer => kube::Config::infer()
             .await
@@ -177,6 +180,12 @@ pub async fn connect(source: ClientSource) -> Result<kube::Client, StartError> {
                 .map_err(|error| StartError::Client(format!("{}: {error}", path.display())))?
         }
     };
+    // Identify ourselves as client-go does by default, so the API server's metrics and
+    // audit log tell the controller's requests apart.
+    config.headers.push((
+        http::header::USER_AGENT,
+        http::HeaderValue::from_static(USER_AGENT),
+    ));
     kube::Client::try_from(config).map_err(|error| StartError::Client(error.to_string()))
 }
 

@@ -94,6 +94,10 @@ pub struct Pace {
     /// Delay before a restarted container starts again (doubles per restart, capped at
     /// eight times this).
     pub restart_backoff: Duration,
+    /// Whether virt-v2v pods convert disks with `qemu-img` (the default). Off, they only
+    /// size the output images to the disks' OVF capacity: zero-cost work, so a
+    /// control-plane benchmark times the controllers rather than `qemu-img`.
+    pub convert_disks: bool,
 }
 
 impl Default for Pace {
@@ -105,6 +109,7 @@ impl Default for Pace {
             generic_run: Duration::from_secs(1),
             progress_interval: Duration::from_millis(500),
             restart_backoff: Duration::from_secs(1),
+            convert_disks: true,
         }
     }
 }
@@ -118,6 +123,7 @@ impl Pace {
             generic_run: Duration::from_millis(50),
             progress_interval: Duration::from_millis(100),
             restart_backoff: Duration::from_millis(100),
+            convert_disks: true,
         }
     }
 

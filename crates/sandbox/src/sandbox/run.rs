@@ -287,6 +287,11 @@ impl Sandbox {
         self.client.clone()
     }
 
+    /// The embedded API server (its request counters, for benchmarks).
+    pub fn api_server(&self) -> &RunningApiServer {
+        &self.api
+    }
+
     /// The data directory's layout.
     pub fn layout(&self) -> &Layout {
         &self.layout
