@@ -501,6 +501,30 @@ pub fn validate_object_meta_update(new: &Value, old: &Value) -> Vec<FieldError> 
     errs
 }
 
+/// The finalizer rule of the built-in kinds' validation (core's
+/// `validateKubeFinalizerName`): a finalizer without a `/` must be one of
+/// Kubernetes' own (`kubernetes`, `orphan`, `foregroundDeletion`). Custom
+/// resources only get a warning for those, and CRDs no check.
+pub fn kube_finalizer_names(obj: &Value) -> Vec<FieldError> {
+    const STANDARD: [&str; 3] = ["kubernetes", "orphan", "foregroundDeletion"];
+    obj.pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(i, f)| {
+            let f = f.as_str()?;
+            (!f.contains('/') && !STANDARD.contains(&f)).then(|| {
+                FieldError::invalid(
+                    format!("metadata.finalizers[{i}]"),
+                    f,
+                    "name is neither a standard finalizer name nor is it fully qualified",
+                )
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -572,11 +572,14 @@ fn package_of(api_version: &str) -> Option<&'static str> {
     })
 }
 
+/// The error for a body without the `k8s\0` prefix (kube-apiserver's words; the
+/// HTTP layer appends a summary of the body).
+pub const NOT_PROTOBUF: &str =
+    "provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]";
+
 /// Decodes a Kubernetes protobuf payload (`k8s\0` + `runtime.Unknown`) into JSON.
 pub fn decode(body: &[u8]) -> Result<Value, String> {
-    let payload = body
-        .strip_prefix(MAGIC)
-        .ok_or("the protobuf payload does not start with the Kubernetes magic number")?;
+    let payload = body.strip_prefix(MAGIC).ok_or(NOT_PROTOBUF)?;
     let mut r = Reader {
         buf: payload,
         pos: 0,

@@ -356,6 +356,19 @@ pub const ALL_VERBS: &[&str] = &[
     "watch",
 ];
 
+/// The verbs of a custom resource, in the order apiextensions-apiserver lists them
+/// in discovery.
+pub const CUSTOM_RESOURCE_VERBS: &[&str] = &[
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "create",
+    "update",
+    "watch",
+];
+
 #[derive(Debug, Default)]
 struct RegistryState {
     builtins: Vec<Arc<ResourceDef>>,

@@ -91,15 +91,31 @@ impl LabelSelector {
         let mut p = Parser { toks, pos: 0 };
         let mut requirements = Vec::new();
         loop {
-            if p.peek() == &Tok::End {
-                break;
+            match p.peek() {
+                Tok::End => break,
+                Tok::Bang => {}
+                t if Parser::value_ident(t).is_some() => {}
+                t => {
+                    return Err(format!(
+                        "found '{}', expected: !, identifier, or 'end of string'",
+                        t.text()
+                    ));
+                }
             }
-            requirements.push(p.requirement()?);
+            // As labels.Parse: errors inside one requirement carry this prefix.
+            requirements.push(
+                p.requirement()
+                    .map_err(|e| format!("unable to parse requirement: {e}"))?,
+            );
             match p.next() {
                 Tok::End => break,
                 Tok::Comma => {
-                    if matches!(p.peek(), Tok::End) {
-                        return Err("found '', expected: identifier after ','".into());
+                    let next = p.peek();
+                    if !matches!(next, Tok::Bang) && Parser::value_ident(next).is_none() {
+                        return Err(format!(
+                            "found '{}', expected: identifier after ','",
+                            next.text()
+                        ));
                     }
                 }
                 t => {
@@ -351,7 +367,8 @@ impl Parser {
 fn validate_key(key: &str) -> Result<(), String> {
     match names::qualified_name_error(key) {
         None => Ok(()),
-        Some(msg) => Err(format!("key: Invalid value: {key:?}: {msg}")),
+        // labels.Parse builds requirements without a field path: Go prints <nil>.
+        Some(msg) => Err(format!("<nil>: Invalid value: {key:?}: {msg}")),
     }
 }
 

@@ -180,6 +180,17 @@ impl FieldError {
         }
     }
 
+    /// `field.NotFound(path, value)`.
+    pub fn not_found(field: impl Into<String>, value: impl Into<Value>) -> Self {
+        Self {
+            kind: FieldErrorType::NotFound,
+            field: field.into(),
+            value: Some(value.into()),
+            detail: String::new(),
+            rendered: None,
+        }
+    }
+
     /// `field.Duplicate(path, value)`.
     pub fn duplicate(field: impl Into<String>, value: impl Into<Value>) -> Self {
         Self {
@@ -521,14 +532,16 @@ impl ApiError {
 
     /// The 406 for an `Accept` header the server cannot satisfy.
     pub fn not_acceptable(accepted: &[&str]) -> Self {
-        Self::new(
+        let mut e = Self::new(
             406,
             "NotAcceptable",
             format!(
                 "only the following media types are accepted: {}",
                 accepted.join(", ")
             ),
-        )
+        );
+        e.details.present = true;
+        e
     }
 
     /// The 415 for a `Content-Type` the endpoint does not decode.

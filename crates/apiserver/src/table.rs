@@ -147,7 +147,7 @@ pub fn row(def: &ResourceDef, obj: &Value, include: IncludeObject, now: jiff::Ti
     let cells = def.behaviour.row(obj, now);
     let mut row = json!({ "cells": cells });
     match include {
-        IncludeObject::None => {}
+        IncludeObject::None => row["object"] = Value::Null,
         IncludeObject::Metadata => row["object"] = partial_metadata(obj),
         IncludeObject::Object => row["object"] = obj.clone(),
     }

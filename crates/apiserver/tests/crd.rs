@@ -2,6 +2,8 @@
 //! enforced (validation, defaulting, pruning, fieldValidation), the status
 //! subresource and generation behave as on a real server, deleting the CRD deletes
 //! its objects, and a kube-runtime `Controller` reconciles the kind end to end.
+//!
+//! Against the real server each test has a control plane of its own: every test installs the same CRD (and one deletes it).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -96,7 +98,7 @@ async fn install(t: &TestTarget) -> Api<CustomResourceDefinition> {
 
 #[tokio::test]
 async fn a_crd_is_served_at_once_and_established() {
-    let t = TestTarget::start().await;
+    let t = TestTarget::start_alone().await;
     let crds = install(&t).await;
     eventually("Established", || {
         let crds = crds.clone();
@@ -125,7 +127,7 @@ async fn a_crd_is_served_at_once_and_established() {
 
 #[tokio::test]
 async fn the_schema_is_enforced_with_field_paths() {
-    let t = TestTarget::start().await;
+    let t = TestTarget::start_alone().await;
     install(&t).await;
     let ns = t.namespace("schema").await;
     let api: Api<Widget> = Api::namespaced(t.client.clone(), &ns);
@@ -181,7 +183,7 @@ async fn the_schema_is_enforced_with_field_paths() {
 
 #[tokio::test]
 async fn status_subresource_and_generation() {
-    let t = TestTarget::start().await;
+    let t = TestTarget::start_alone().await;
     install(&t).await;
     let ns = t.namespace("status").await;
     let api: Api<Widget> = Api::namespaced(t.client.clone(), &ns);
@@ -249,7 +251,7 @@ async fn status_subresource_and_generation() {
 
 #[tokio::test]
 async fn deleting_the_crd_deletes_its_objects_and_stops_serving() {
-    let t = TestTarget::start().await;
+    let t = TestTarget::start_alone().await;
     let crds = install(&t).await;
     let ns = t.namespace("crddel").await;
     let api: Api<Widget> = Api::namespaced(t.client.clone(), &ns);
@@ -358,7 +360,7 @@ fn error_policy(_: Arc<Widget>, _: &ReconcileError, _: Arc<Ctx>) -> Action {
 
 #[tokio::test]
 async fn a_kube_runtime_controller_reconciles_and_owned_objects_are_collected() {
-    let t = TestTarget::start().await;
+    let t = TestTarget::start_alone().await;
     install(&t).await;
     let ns = t.namespace("ctrl").await;
     let widgets: Api<Widget> = Api::namespaced(t.client.clone(), &ns);

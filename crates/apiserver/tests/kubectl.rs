@@ -4,6 +4,8 @@
 //!
 //! kubectl is found on PATH (or at `FERRY_KUBECTL`); `scripts/test` makes sure it is
 //! installed.
+//!
+//! Against the real server each test has a control plane of its own: the tests install the Forklift CRDs and a fixed `forklift` namespace.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -135,7 +137,7 @@ async fn install_forklift_crds(k: &Kubectl) {
 
 #[tokio::test]
 async fn api_resources_lists_what_is_served() {
-    let t = TestTarget::start().await;
+    let t = TestTarget::start_alone().await;
     let k = Kubectl::new(&t);
     let out = k.ok(&["api-resources"]).await;
     for line in [
@@ -182,7 +184,7 @@ async fn api_resources_lists_what_is_served() {
 
 #[tokio::test]
 async fn every_upstream_crd_and_the_valid_samples_apply() {
-    let t = TestTarget::start().await;
+    let t = TestTarget::start_alone().await;
     let k = Kubectl::new(&t);
     install_forklift_crds(&k).await;
     let out = k
@@ -237,7 +239,7 @@ async fn every_upstream_crd_and_the_valid_samples_apply() {
 
 #[tokio::test]
 async fn the_invalid_upstream_samples_are_refused_like_a_real_server_refuses_them() {
-    let t = TestTarget::start().await;
+    let t = TestTarget::start_alone().await;
     let k = Kubectl::new(&t);
     install_forklift_crds(&k).await;
     k.ok(&["create", "namespace", "forklift"]).await;
@@ -354,7 +356,7 @@ spec:
 
 #[tokio::test]
 async fn printer_columns_wait_and_describe_for_plans() {
-    let t = TestTarget::start().await;
+    let t = TestTarget::start_alone().await;
     let k = Kubectl::new(&t);
     install_forklift_crds(&k).await;
     k.ok(&["create", "namespace", "forklift"]).await;
@@ -406,7 +408,7 @@ async fn printer_columns_wait_and_describe_for_plans() {
 
 #[tokio::test]
 async fn get_watch_streams_changes() {
-    let t = TestTarget::start().await;
+    let t = TestTarget::start_alone().await;
     let k = Kubectl::new(&t);
     k.ok(&["create", "namespace", "w"]).await;
     let mut child = k
@@ -445,7 +447,7 @@ async fn get_watch_streams_changes() {
 
 #[tokio::test]
 async fn patches_labels_annotations_and_server_side_apply() {
-    let t = TestTarget::start().await;
+    let t = TestTarget::start_alone().await;
     let k = Kubectl::new(&t);
     k.ok(&["create", "namespace", "p"]).await;
     k.ok(&["create", "configmap", "c", "-n", "p", "--from-literal=a=1"])
@@ -584,7 +586,7 @@ async fn patches_labels_annotations_and_server_side_apply() {
 
 #[tokio::test]
 async fn delete_wait_describe_and_logs() {
-    let t = TestTarget::start().await;
+    let t = TestTarget::start_alone().await;
     let Some(server) = t.embedded("an in-process pod log source") else {
         return;
     };

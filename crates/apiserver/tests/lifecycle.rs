@@ -402,10 +402,6 @@ async fn the_initial_namespaces_exist() {
 #[tokio::test]
 async fn a_claim_in_use_by_a_pod_waits_for_the_pod() {
     let t = TestTarget::start().await;
-    // The real harness runs no storage-protection controller.
-    if t.embedded("the storage-protection controller").is_none() {
-        return;
-    }
     let ns = t.namespace("pvc").await;
     let pvcs: Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> =
         Api::namespaced(t.client.clone(), &ns);
@@ -422,7 +418,8 @@ async fn a_claim_in_use_by_a_pod_waits_for_the_pod() {
     );
     let pod: Pod = serde_json::from_value(
         json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "user"},
-        "spec": {"containers": [{"name": "c", "image": "busybox"}],
+        // Scheduled: only pods on a node hold their claims.
+        "spec": {"nodeName": "node-1", "containers": [{"name": "c", "image": "busybox"}],
                  "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}]}}),
     )
     .unwrap();
@@ -434,7 +431,10 @@ async fn a_claim_in_use_by_a_pod_waits_for_the_pod() {
         held.metadata.deletion_timestamp.is_some(),
         "the claim waits for its pod"
     );
-    pods.delete("user", &DeleteParams::default()).await.unwrap();
+    // No kubelet confirms the deletion: delete without a grace period.
+    pods.delete("user", &DeleteParams::default().grace_period(0))
+        .await
+        .unwrap();
     eventually("the claim to go once its pod is gone", || {
         let pvcs = pvcs.clone();
         async move { pvcs.get_opt("data").await.unwrap().is_none() }

@@ -571,11 +571,11 @@ async fn bad_input_gets_a_status_error() {
     assert_status(&app.post(p, c).await, 422, "Invalid");
     // Unknown resources and groups; protobuf for what has no protobuf form.
     assert_status(&app.get("/api/v1/foos").await, 404, "NotFound");
-    // Paths no group serves get the mux's plain 404, as from kube-apiserver.
+    // Paths no group serves get the mux's plain 404, as from kube-apiserver;
+    // unknown versions of served groups (and of the core API) a NotFound Status.
     for p in [
         "/apis/nope.example.com/v1/things",
-        "/api/v2/pods",
-        "/apis/batch/v7/jobs",
+        "/apis/nope.example.com/v1",
     ] {
         let r = app.get(p).await;
         assert_eq!(
@@ -583,6 +583,14 @@ async fn bad_input_gets_a_status_error() {
             (404, "404 page not found\n"),
             "{p}"
         );
+    }
+    for p in [
+        "/api/v2/pods",
+        "/api/v2",
+        "/apis/batch/v7/jobs",
+        "/apis/batch/v7",
+    ] {
+        assert_status(&app.get(p).await, 404, "NotFound");
     }
     assert_status(&app.get("/apis/batch/v1/nonsense").await, 404, "NotFound");
     assert_status(
@@ -628,7 +636,6 @@ async fn bad_input_gets_a_status_error() {
     // Absurd query parameters.
     for q in [
         "limit=abc",
-        "watch=maybe",
         "labelSelector=a%20in%20(",
         "labelSelector=%21%21%21",
         "fieldSelector=nonsense",
@@ -647,6 +654,11 @@ async fn bad_input_gets_a_status_error() {
         );
         assert_eq!(r.json()["kind"], "Status", "{q}");
     }
+    // A boolean parameter is false only for `false` and `0`, as kube-apiserver
+    // reads it: `watch=maybe` watches.
+    let r = app.get(&format!("{p}?watch=maybe&timeoutSeconds=1")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("\"type\":\"ADDED\""), "{}", r.text());
     let r = app
         .send(
             "DELETE",

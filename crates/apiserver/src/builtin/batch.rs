@@ -1,7 +1,7 @@
 //! Jobs (batch/v1): defaulting, selector generation, template rules and the
 //! Orphan default for dependents that batch/v1 keeps for compatibility.
 
-use super::{def, default_path, get_path, roundtrip, set_path, str_path};
+use super::{def, default_path, get_path, set_path, str_path};
 use crate::resource::{Behaviour, Column, Decoded, GcPolicy, ResourceDef};
 use crate::status::{ApiError, FieldError};
 use crate::table::{age_of, meta_str, name_of, parse_time};
@@ -11,6 +11,17 @@ use std::sync::Arc;
 
 #[derive(Debug)]
 struct Job;
+
+/// The template's ObjectMeta is a struct in Go: its zero creationTimestamp is
+/// written as null (and so is stored and served that way).
+fn template_creation_timestamp(obj: &mut Value) {
+    if let Some(meta) = obj
+        .pointer_mut("/spec/template/metadata")
+        .and_then(Value::as_object_mut)
+    {
+        meta.entry("creationTimestamp").or_insert(Value::Null);
+    }
+}
 
 fn has_condition(obj: &Value, t: &str) -> bool {
     get_path(obj, &["status", "conditions"])
@@ -29,9 +40,12 @@ impl Behaviour for Job {
         true
     }
     fn decode(&self, obj: Value, version: &str) -> Result<Decoded, ApiError> {
-        roundtrip::<batch::Job>(obj, "Job", version)
+        let paths = super::pod_spec_quantities("/spec/template/spec");
+        let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+        super::roundtrip_quantities::<batch::Job>(obj, "Job", version, &paths)
     }
     fn default(&self, obj: &mut Value) {
+        super::null_condition_times(obj, &["lastProbeTime", "lastTransitionTime"]);
         if get_path(obj, &["spec", "completions"]).is_none()
             && get_path(obj, &["spec", "parallelism"]).is_none()
         {
@@ -120,6 +134,7 @@ impl Behaviour for Job {
                 json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}),
             );
         }
+        template_creation_timestamp(obj);
         // A Job without labels takes its template's.
         let no_labels = get_path(obj, &["metadata", "labels"])
             .and_then(Value::as_object)
@@ -131,6 +146,7 @@ impl Behaviour for Job {
         }
     }
     fn prepare_for_update(&self, new: &mut Value, old: &Value) {
+        template_creation_timestamp(new);
         match old.get("status") {
             Some(s) => set_path(new, &["status"], s.clone()),
             None => {
@@ -160,10 +176,10 @@ impl Behaviour for Job {
                 "valid values: \"OnFailure\", \"Never\"",
             ));
         } else if rp != "OnFailure" && rp != "Never" {
-            errs.push(FieldError::not_supported(
+            // kube-apiserver words a wrong value as a required one.
+            errs.push(FieldError::required(
                 "spec.template.spec.restartPolicy",
-                rp,
-                &["OnFailure", "Never"],
+                "valid values: \"OnFailure\", \"Never\"",
             ));
         }
         let cs = get_path(obj, &["spec", "template", "spec", "containers"])
@@ -173,6 +189,10 @@ impl Behaviour for Job {
         if cs.is_empty() {
             errs.push(FieldError::required("spec.template.spec.containers", ""));
         }
+        errs.extend(super::pod::validate_containers(
+            get_path(obj, &["spec", "template", "spec"]).unwrap_or(&Value::Null),
+            "spec.template.spec",
+        ));
         for (i, c) in cs.iter().enumerate() {
             if str_path(c, &["name"]).is_empty() {
                 errs.push(FieldError::required(

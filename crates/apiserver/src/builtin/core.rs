@@ -50,6 +50,8 @@ impl Behaviour for Namespace {
         }
     }
     fn prepare_for_create(&self, obj: &mut Value) {
+        // Canonicalize: a namespace created with generateName gets its label now.
+        self.default(obj);
         super::set_path(obj, &["status"], json!({"phase": "Active"}));
         let mut finalizers: Vec<Value> = get_path(obj, &["spec", "finalizers"])
             .and_then(Value::as_array)
@@ -162,7 +164,7 @@ fn validate_keys_and_size(obj: &Value, fields: &[&str], what: &str) -> Vec<Field
         if let Some(m) = obj.get(*f).and_then(Value::as_object) {
             for (k, v) in m {
                 for msg in is_config_map_key(k) {
-                    errs.push(FieldError::invalid(*f, k.as_str(), msg));
+                    errs.push(FieldError::invalid(format!("{f}[{k}]"), k.as_str(), msg));
                 }
                 total += k.len() + v.as_str().map(str::len).unwrap_or(0);
             }
@@ -224,7 +226,7 @@ impl Behaviour for ConfigMap {
         ) {
             for k in d.keys().filter(|k| b.contains_key(*k)) {
                 errs.push(FieldError::invalid(
-                    "data",
+                    format!("data[{k}]"),
                     k.as_str(),
                     "duplicate of key present in binaryData",
                 ));
@@ -232,7 +234,8 @@ impl Behaviour for ConfigMap {
         }
         for e in errs.iter_mut() {
             if e.kind == crate::status::FieldErrorType::TooLong {
-                e.field = String::new();
+                // field.NewPath("") prints as "[]".
+                e.field = "[]".into();
                 e.detail = format!("may not be more than {MAX_DATA_BYTES} bytes");
             }
         }
@@ -332,6 +335,14 @@ impl Behaviour for Secret {
             if get_path(obj, &["data", k]).is_none() {
                 errs.push(FieldError::required(format!("data[{k}]"), ""));
             }
+        }
+        // Basic auth needs a username or a password.
+        if t == "kubernetes.io/basic-auth"
+            && get_path(obj, &["data", "username"]).is_none()
+            && get_path(obj, &["data", "password"]).is_none()
+        {
+            errs.push(FieldError::required("data[username]", ""));
+            errs.push(FieldError::required("data[password]", ""));
         }
         if t == "kubernetes.io/service-account-token"
             && str_path(

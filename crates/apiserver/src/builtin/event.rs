@@ -103,7 +103,14 @@ fn validate_event(obj: &Value) -> Vec<FieldError> {
     let mut errs = Vec::new();
     let ns = meta_str(obj, "namespace");
     let involved_ns = str_path(obj, &["involvedObject", "namespace"]);
-    if !involved_ns.is_empty() && !ns.is_empty() && involved_ns != ns {
+    // An event about a cluster-scoped object (no involved namespace) lives in
+    // `default` (or nowhere); otherwise the namespaces match.
+    let mismatch = if involved_ns.is_empty() {
+        !ns.is_empty() && ns != "default"
+    } else {
+        !ns.is_empty() && involved_ns != ns
+    };
+    if mismatch {
         errs.push(FieldError::invalid(
             "involvedObject.namespace",
             involved_ns,

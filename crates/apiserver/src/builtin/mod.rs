@@ -36,7 +36,8 @@ pub(crate) fn roundtrip<T: DeserializeOwned + Serialize>(
 ) -> Result<Decoded, ApiError> {
     let typed: T = serde_json::from_value(obj.clone()).map_err(|e| {
         ApiError::bad_request(format!(
-            "{kind} in version {version:?} cannot be handled as a {kind}: {e}"
+            "{kind} in version {version:?} cannot be handled as a {kind}: {}",
+            go_decode_message(&e.to_string())
         ))
     })?;
     let mut normalized = serde_json::to_value(&typed).map_err(ApiError::internal)?;
@@ -47,6 +48,59 @@ pub(crate) fn roundtrip<T: DeserializeOwned + Serialize>(
         object: normalized,
         unknown,
     })
+}
+
+/// Like [`roundtrip`], first checking the quantities in the maps at `quantities`
+/// (JSON pointers, `*` for every array element) as Go's decoder parses them.
+pub(crate) fn roundtrip_quantities<T: DeserializeOwned + Serialize>(
+    obj: Value,
+    kind: &str,
+    version: &str,
+    quantities: &[&str],
+) -> Result<Decoded, ApiError> {
+    if let Some(e) = crate::quantity::first_error(&obj, quantities) {
+        return Err(ApiError::bad_request(format!(
+            "{kind} in version {version:?} cannot be handled as a {kind}: {e}"
+        )));
+    }
+    roundtrip::<T>(obj, kind, version)
+}
+
+/// The container resource maps whose values are quantities, under a pod spec at
+/// `spec` (a JSON pointer).
+pub(crate) fn pod_spec_quantities(spec: &str) -> Vec<String> {
+    let mut out = vec![format!("{spec}/overhead")];
+    for c in ["containers", "initContainers"] {
+        for m in ["requests", "limits"] {
+            out.push(format!("{spec}/{c}/*/resources/{m}"));
+        }
+    }
+    out
+}
+
+/// Rewrites the base64 crate's error texts (`Invalid symbol 33, offset 0.`) as Go's
+/// `encoding/base64` words them, for byte fields of built-in types.
+fn go_decode_message(msg: &str) -> String {
+    for prefix in ["Invalid symbol ", "Invalid last symbol "] {
+        if let Some(at) = msg.find(prefix) {
+            let rest = &msg[at + prefix.len()..];
+            if let Some(offset) = rest
+                .split_once("offset ")
+                .map(|(_, o)| o.trim_end_matches(|c: char| !c.is_ascii_digit()))
+                .and_then(|o| o.split(|c: char| !c.is_ascii_digit()).next())
+            {
+                return format!("illegal base64 data at input byte {offset}");
+            }
+        }
+    }
+    if let Some(at) = msg.find("Invalid input length: ") {
+        let n: String = msg[at + "Invalid input length: ".len()..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        return format!("illegal base64 data at input byte {n}");
+    }
+    msg.to_string()
 }
 
 /// Writes whole floats as integers, as Go's JSON encoder prints a float64 `10`
@@ -189,6 +243,23 @@ pub fn builtins() -> Vec<ResourceDef> {
 }
 
 /// Sets a value at a path of object keys, creating objects on the way.
+/// Go writes a zero `metav1.Time` as `null` (the field is a struct, so
+/// `omitempty` keeps it): a condition read back from kube-apiserver has `null` for
+/// each of `fields` it was written without.
+pub(crate) fn null_condition_times(obj: &mut Value, fields: &[&str]) {
+    let Some(conditions) = obj
+        .pointer_mut("/status/conditions")
+        .and_then(Value::as_array_mut)
+    else {
+        return;
+    };
+    for c in conditions.iter_mut().filter_map(Value::as_object_mut) {
+        for f in fields {
+            c.entry(*f).or_insert(Value::Null);
+        }
+    }
+}
+
 pub(crate) fn set_path(obj: &mut Value, path: &[&str], v: Value) {
     let mut cur = obj;
     for (i, p) in path.iter().enumerate() {

@@ -2,7 +2,7 @@
 //! create-time status, the update rules for a pod's spec, graceful deletion, the
 //! printer `kubectl get pods` shows and the field selectors kubelets and kubectl use.
 
-use super::{def, default_path, get_path, roundtrip, set_path, str_path};
+use super::{def, default_path, get_path, set_path, str_path};
 use crate::names;
 use crate::resource::{Behaviour, Column, Decoded, ResourceDef};
 use crate::status::{ApiError, FieldError};
@@ -13,6 +13,106 @@ use std::sync::Arc;
 
 #[derive(Debug)]
 struct Pod;
+
+/// The container rules of a pod spec (at `prefix`) beyond names and images:
+/// mounts name a volume, environment variable names, container ports, and
+/// requests no higher than limits.
+pub(crate) fn validate_containers(spec: &Value, prefix: &str) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    let volumes: Vec<String> = get_path(spec, &["volumes"])
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|v| str_path(v, &["name"]))
+        .collect();
+    for field in ["initContainers", "containers"] {
+        let containers = get_path(spec, &[field])
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for (i, c) in containers.iter().enumerate() {
+            let path = format!("{prefix}.{field}[{i}]");
+            for (j, m) in get_path(c, &["volumeMounts"])
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                let name = str_path(m, &["name"]);
+                if name.is_empty() {
+                    errs.push(FieldError::required(
+                        format!("{path}.volumeMounts[{j}].name"),
+                        "",
+                    ));
+                } else if !volumes.contains(&name) {
+                    errs.push(FieldError::not_found(
+                        format!("{path}.volumeMounts[{j}].name"),
+                        name,
+                    ));
+                }
+            }
+            for (j, e) in get_path(c, &["env"])
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                let name = str_path(e, &["name"]);
+                let field = format!("{path}.env[{j}].name");
+                if name.is_empty() {
+                    errs.push(FieldError::required(field, ""));
+                } else if !name.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'=') {
+                    errs.push(FieldError::invalid(
+                        field,
+                        name,
+                        "a valid environment variable name must consist only of printable ASCII characters other than '='",
+                    ));
+                }
+            }
+            for (j, p) in get_path(c, &["ports"])
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                let field = format!("{path}.ports[{j}].containerPort");
+                match p.get("containerPort").and_then(Value::as_i64).unwrap_or(0) {
+                    0 => errs.push(FieldError::required(field, "")),
+                    port if !(1..=65535).contains(&port) => errs.push(FieldError::invalid(
+                        field,
+                        port,
+                        "must be between 1 and 65535, inclusive",
+                    )),
+                    _ => {}
+                }
+            }
+            let requests = get_path(c, &["resources", "requests"]).and_then(Value::as_object);
+            let limits = get_path(c, &["resources", "limits"]).and_then(Value::as_object);
+            if let (Some(requests), Some(limits)) = (requests, limits) {
+                for (resource, request) in requests {
+                    let (Some(request), Some(limit)) = (
+                        request.as_str(),
+                        limits.get(resource).and_then(Value::as_str),
+                    ) else {
+                        continue;
+                    };
+                    if let (Ok(r), Ok(l)) = (
+                        crate::quantity::parse(request),
+                        crate::quantity::parse(limit),
+                    ) && r > l
+                    {
+                        errs.push(FieldError::invalid(
+                            format!("{path}.resources.requests"),
+                            request,
+                            format!("must be less than or equal to {resource} limit of {limit}"),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    errs
+}
 
 fn containers_mut(obj: &mut Value, field: &str) -> Vec<Value> {
     obj.get_mut("spec")
@@ -120,7 +220,9 @@ impl Behaviour for Pod {
         true
     }
     fn decode(&self, obj: Value, version: &str) -> Result<Decoded, ApiError> {
-        roundtrip::<core::Pod>(obj, "Pod", version)
+        let paths = super::pod_spec_quantities("/spec");
+        let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+        super::roundtrip_quantities::<core::Pod>(obj, "Pod", version, &paths)
     }
     fn default(&self, obj: &mut Value) {
         super::null_condition_times(obj, &["lastProbeTime", "lastTransitionTime"]);
@@ -142,6 +244,12 @@ impl Behaviour for Pod {
             for v in vols {
                 if v.get("hostPath").is_some() {
                     default_path(v, &["hostPath", "type"], json!(""));
+                }
+                // SetDefaults_Volume: a volume without a source is an emptyDir.
+                if let Some(m) = v.as_object_mut()
+                    && m.keys().all(|k| k == "name")
+                {
+                    m.insert("emptyDir".into(), json!({}));
                 }
             }
         }
@@ -193,6 +301,13 @@ impl Behaviour for Pod {
         set_path(obj, &["spec", "tolerations"], Value::Array(tolerations));
     }
     fn prepare_for_create(&self, obj: &mut Value) {
+        // A negative grace period becomes 1 second (kube-apiserver 1.32+).
+        if get_path(obj, &["spec", "terminationGracePeriodSeconds"])
+            .and_then(Value::as_i64)
+            .is_some_and(|g| g < 0)
+        {
+            set_path(obj, &["spec", "terminationGracePeriodSeconds"], json!(1));
+        }
         let qos = qos_class(obj.get("spec").unwrap_or(&Value::Null));
         set_path(
             obj,
@@ -244,22 +359,16 @@ impl Behaviour for Pod {
                 }
             }
         }
+        errs.extend(validate_containers(
+            obj.get("spec").unwrap_or(&Value::Null),
+            "spec",
+        ));
         let rp = str_path(obj, &["spec", "restartPolicy"]);
         if !["Always", "OnFailure", "Never"].contains(&rp.as_str()) {
             errs.push(FieldError::not_supported(
                 "spec.restartPolicy",
                 rp,
                 &["Always", "OnFailure", "Never"],
-            ));
-        }
-        if let Some(g) =
-            get_path(obj, &["spec", "terminationGracePeriodSeconds"]).and_then(Value::as_i64)
-            && g < 0
-        {
-            errs.push(FieldError::invalid(
-                "spec.terminationGracePeriodSeconds",
-                g,
-                "must be greater than or equal to 0",
             ));
         }
         if let Some(vols) = get_path(obj, &["spec", "volumes"]).and_then(Value::as_array) {

@@ -167,8 +167,34 @@ impl Behaviour for Service {
         } else {
             set_path(obj, &["spec", "clusterIPs"], json!([requested]));
         }
+        // A headless service without a selector (its endpoints are managed by
+        // hand, in any family) requires dual stack unless told otherwise, and lists
+        // both families, whatever the cluster's.
+        let headless_without_selector = str_path(obj, &["spec", "clusterIP"]) == "None"
+            && get_path(obj, &["spec", "selector"])
+                .and_then(Value::as_object)
+                .is_none_or(|m| m.is_empty());
+        let policy = if headless_without_selector {
+            "RequireDualStack"
+        } else {
+            "SingleStack"
+        };
+        default_path(obj, &["spec", "ipFamilyPolicy"], json!(policy));
         default_path(obj, &["spec", "ipFamilies"], json!(["IPv4"]));
-        default_path(obj, &["spec", "ipFamilyPolicy"], json!("SingleStack"));
+        if headless_without_selector
+            && str_path(obj, &["spec", "ipFamilyPolicy"]) != "SingleStack"
+            && let Some(families) = obj
+                .pointer_mut("/spec/ipFamilies")
+                .and_then(Value::as_array_mut)
+            && families.len() == 1
+        {
+            let other = if families[0] == "IPv6" {
+                "IPv4"
+            } else {
+                "IPv6"
+            };
+            families.push(json!(other));
+        }
         let t = str_path(obj, &["spec", "type"]);
         if t == "NodePort" || t == "LoadBalancer" {
             let s = seed(&format!("np{}", crate::table::meta_str(obj, "uid")));
@@ -186,9 +212,25 @@ impl Behaviour for Service {
     fn validate(&self, obj: &Value) -> Vec<FieldError> {
         let mut errs = Vec::new();
         let t = str_path(obj, &["spec", "type"]);
-        let types = ["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"];
+        // Listed sorted, as Go's sets.List gives them.
+        let types = ["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"];
         if !types.contains(&t.as_str()) {
             errs.push(FieldError::not_supported("spec.type", t.clone(), &types));
+        }
+        let ip = str_path(obj, &["spec", "clusterIP"]);
+        if !ip.is_empty() && ip != "None" && ip.parse::<std::net::IpAddr>().is_err() {
+            errs.push(FieldError::invalid(
+                "spec.clusterIPs[0]",
+                ip,
+                "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+            ));
+        }
+        if let Some(selector) = get_path(obj, &["spec", "selector"]).and_then(Value::as_object) {
+            for v in selector.values().filter_map(Value::as_str) {
+                if let Some(msg) = crate::names::label_value_error(v) {
+                    errs.push(FieldError::invalid("spec.selector", v, msg));
+                }
+            }
         }
         let ports = get_path(obj, &["spec", "ports"])
             .and_then(Value::as_array)
@@ -201,6 +243,7 @@ impl Behaviour for Service {
             errs.push(FieldError::required("spec.externalName", ""));
         }
         let mut names = Vec::new();
+        let mut seen_ports: Vec<(i64, String)> = Vec::new();
         for (i, p) in ports.iter().enumerate() {
             let name = str_path(p, &["name"]);
             if ports.len() > 1 && name.is_empty() {
@@ -227,9 +270,31 @@ impl Behaviour for Service {
             if !["TCP", "UDP", "SCTP"].contains(&proto.as_str()) {
                 errs.push(FieldError::not_supported(
                     format!("spec.ports[{i}].protocol"),
-                    proto,
+                    proto.clone(),
                     &["SCTP", "TCP", "UDP"],
                 ));
+            }
+            if let Some(target) = p.get("targetPort").and_then(Value::as_i64)
+                && !(1..=65535).contains(&target)
+            {
+                errs.push(FieldError::invalid(
+                    format!("spec.ports[{i}].targetPort"),
+                    target,
+                    "must be between 1 and 65535, inclusive",
+                ));
+            }
+            // Two ports may not share a port number and protocol; Go shows the
+            // (port, protocol) key it compares.
+            let key = (port, proto.clone());
+            if seen_ports.contains(&key) {
+                let mut e = FieldError::duplicate(format!("spec.ports[{i}]"), Value::Null);
+                e.rendered = Some(format!(
+                    "Duplicate value: core.ServicePort{{Name:\"\", Protocol:{}, AppProtocol:(*string)(nil), Port:{port}, TargetPort:intstr.IntOrString{{Type:0, IntVal:0, StrVal:\"\"}}, NodePort:0}}",
+                    crate::status::go_quote(&proto)
+                ));
+                errs.push(e);
+            } else {
+                seen_ports.push(key);
             }
         }
         errs

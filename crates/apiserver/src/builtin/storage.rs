@@ -66,10 +66,25 @@ fn validate_access_modes(obj: &Value, path: &[&str], field: &str) -> Vec<FieldEr
     for m in modes {
         let s = m.as_str().unwrap_or_default();
         if !ACCESS_MODES.contains(&s) {
-            errs.push(FieldError::not_supported(field, s, ACCESS_MODES));
+            // Listed sorted, as Go's sets.List gives them.
+            let mut sorted = ACCESS_MODES.to_vec();
+            sorted.sort_unstable();
+            errs.push(FieldError::not_supported(field, s, &sorted));
         }
     }
     errs
+}
+
+/// `spec.volumeMode`, when given, is `Block` or `Filesystem`.
+fn validate_volume_mode(obj: &Value) -> Vec<FieldError> {
+    match get_path(obj, &["spec", "volumeMode"]).and_then(Value::as_str) {
+        Some(m) if m != "Block" && m != "Filesystem" => vec![FieldError::not_supported(
+            "spec.volumeMode",
+            m,
+            &["Block", "Filesystem"],
+        )],
+        _ => Vec::new(),
+    }
 }
 
 fn keep_status(new: &mut Value, old: &Value) {
@@ -91,10 +106,16 @@ impl Behaviour for Pvc {
         true
     }
     fn decode(&self, obj: Value, version: &str) -> Result<Decoded, ApiError> {
-        roundtrip::<core::PersistentVolumeClaim>(obj, "PersistentVolumeClaim", version)
+        super::roundtrip_quantities::<core::PersistentVolumeClaim>(
+            obj,
+            "PersistentVolumeClaim",
+            version,
+            &["/spec/resources/requests", "/spec/resources/limits"],
+        )
     }
     fn default(&self, obj: &mut Value) {
         default_path(obj, &["spec", "volumeMode"], json!("Filesystem"));
+        super::null_condition_times(obj, &["lastProbeTime", "lastTransitionTime"]);
     }
     fn admit_create(&self, obj: &mut Value) {
         add_finalizer(obj, PVC_PROTECTION);
@@ -110,6 +131,7 @@ impl Behaviour for Pvc {
         if get_path(obj, &["spec", "resources", "requests", "storage"]).is_none() {
             errs.push(FieldError::required("spec.resources[storage]", ""));
         }
+        errs.extend(validate_volume_mode(obj));
         errs
     }
     fn validate_update(&self, new: &Value, old: &Value) -> Vec<FieldError> {
@@ -231,7 +253,12 @@ impl Behaviour for Pv {
         true
     }
     fn decode(&self, obj: Value, version: &str) -> Result<Decoded, ApiError> {
-        roundtrip::<core::PersistentVolume>(obj, "PersistentVolume", version)
+        super::roundtrip_quantities::<core::PersistentVolume>(
+            obj,
+            "PersistentVolume",
+            version,
+            &["/spec/capacity"],
+        )
     }
     fn default(&self, obj: &mut Value) {
         default_path(
@@ -287,6 +314,28 @@ impl Behaviour for Pv {
         let mut errs = validate_access_modes(obj, &["spec", "accessModes"], "spec.accessModes");
         if get_path(obj, &["spec", "capacity", "storage"]).is_none() {
             errs.push(FieldError::required("spec.capacity", ""));
+            // validateResourceRequirements on the (nil) capacity map, as Go
+            // prints it.
+            if get_path(obj, &["spec", "capacity"])
+                .and_then(Value::as_object)
+                .is_none_or(|m| m.is_empty())
+            {
+                let mut e = FieldError::not_supported("spec.capacity", Value::Null, &["storage"]);
+                e.rendered = Some(
+                    "Unsupported value: core.ResourceList(nil): supported values: \"storage\""
+                        .into(),
+                );
+                errs.push(e);
+            }
+        }
+        errs.extend(validate_volume_mode(obj));
+        let host_path = str_path(obj, &["spec", "hostPath", "path"]);
+        if host_path.split('/').any(|part| part == "..") {
+            errs.push(FieldError::invalid(
+                "spec.hostPath.path",
+                host_path,
+                "must not contain '..'",
+            ));
         }
         let n = PV_SOURCES
             .iter()

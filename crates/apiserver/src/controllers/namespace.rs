@@ -101,7 +101,15 @@ pub async fn sync(api: &Api, ns: &str) {
     }
     let content: Vec<String> = remaining
         .iter()
-        .map(|(r, n)| format!("{r} has {n} resource instances"))
+        // Go prints the group-resource: `configmaps.` for the core group.
+        .map(|(r, n)| {
+            let shown = if r.contains('.') {
+                r.to_string()
+            } else {
+                format!("{r}.")
+            };
+            format!("{shown} has {n} resource instances")
+        })
         .collect();
     let mut conditions = vec![
         condition(

@@ -27,11 +27,20 @@ fn pods() -> GroupResource {
     GroupResource::new("", "pods")
 }
 
-/// Whether a pod that has not finished uses claim `name` in `namespace`.
+/// Whether a scheduled pod that has not finished uses claim `name` in `namespace`.
+/// As kube-controller-manager's controller: a pod that is not scheduled does not
+/// hold a claim (no kubelet can have mounted it, and none will start it while the
+/// claim is being deleted).
 fn claim_in_use(api: &Api, namespace: &str, name: &str) -> bool {
     let (_, pods) = api.store.snapshot(&pods(), Some(namespace));
     pods.iter().any(|(_, p)| {
         let Ok(v) = p.value() else { return true };
+        if v.pointer("/spec/nodeName")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            return false;
+        }
         let phase = v
             .pointer("/status/phase")
             .and_then(Value::as_str)

@@ -59,10 +59,17 @@ impl CustomResource {
                 &str_path(&c, &["jsonPath"]),
             )
             .map_err(|e| e.to_string())?;
+            let mut description = str_path(&c, &["description"]);
+            if description.is_empty() {
+                description = format!(
+                    "Custom resource definition column (in JSONPath format): {}",
+                    str_path(&c, &["jsonPath"])
+                );
+            }
             columns.push(PrinterColumn {
                 column,
                 format: str_path(&c, &["format"]),
-                description: str_path(&c, &["description"]),
+                description,
                 priority: c.get("priority").and_then(Value::as_i64).unwrap_or(0) as i32,
             });
         }

@@ -6,7 +6,9 @@ mod custom;
 
 use crate::builtin::{def, default_path, get_path, roundtrip, set_path, str_path};
 use crate::names;
-use crate::resource::{ALL_VERBS, Behaviour, Column, Decoded, ResourceDef, Subresource};
+use crate::resource::{
+    Behaviour, CUSTOM_RESOURCE_VERBS, Column, Decoded, ResourceDef, Subresource,
+};
 use crate::status::{ApiError, FieldError, GroupResource};
 use crate::table::name_of;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiext;
@@ -129,6 +131,14 @@ fn validate_spec(obj: &Value) -> Vec<FieldError> {
     }
     let mut seen = Vec::new();
     let mut storage = 0;
+    // kube-apiserver validates the internal form, where a schema every version
+    // shares moves to `spec.validation`: its errors carry that path.
+    let shared_schema = vs.len() > 1
+        && vs.windows(2).all(|w| {
+            get_path(&w[0], &["schema", "openAPIV3Schema"])
+                == get_path(&w[1], &["schema", "openAPIV3Schema"])
+        })
+        || vs.len() == 1;
     for (i, v) in vs.iter().enumerate() {
         let name = str_path(v, &["name"]);
         let e = names::dns1035_label(&name);
@@ -153,7 +163,13 @@ fn validate_spec(obj: &Value) -> Vec<FieldError> {
         let schema_path = format!("spec.versions[{i}].schema.openAPIV3Schema");
         match get_path(v, &["schema", "openAPIV3Schema"]) {
             None => errs.push(FieldError::required(schema_path, "schemas are required")),
+            Some(_) if shared_schema && i > 0 => {}
             Some(schema) => {
+                let schema_path = if shared_schema {
+                    "spec.validation.openAPIV3Schema".to_string()
+                } else {
+                    schema_path
+                };
                 if let Err(e) = ferry_structural::Schema::compile_at(schema, &schema_path) {
                     errs.extend(e.errors.iter().map(FieldError::from_structural));
                 }
@@ -503,7 +519,7 @@ pub fn served_definitions(crd: &Value) -> Result<Vec<ResourceDef>, String> {
             short_names: list("shortNames"),
             categories: list("categories"),
             namespaced,
-            verbs: ALL_VERBS.to_vec(),
+            verbs: CUSTOM_RESOURCE_VERBS.to_vec(),
             subresources,
             storage: GroupResource::new(&group, &plural),
             behaviour: Arc::new(behaviour),

@@ -86,7 +86,8 @@ struct Recorded {
 async fn handle(State(st): State<Arc<HttpState>>, req: Request) -> Response {
     let started = std::time::Instant::now();
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
+    // Go's mux routes on the decoded path: `a%2Fb` is two segments.
+    let path = percent_decode(req.uri().path());
     let query = Query::parse(req.uri().query());
     let headers = req.headers().clone();
     let user_agent = header_str(&headers, header::USER_AGENT)
@@ -200,16 +201,47 @@ async fn dispatch(
         },
         Route::GroupVersion(g, v) => match discovery::resource_list(registry, &g, &v) {
             Some(list) => get_only(respond::json_value(200, &list)),
-            None => page_not_found(),
+            None => unknown_version(registry, &g),
         },
         Route::NotFound => page_not_found(),
         Route::Resource(rp) if !registry.has_group_version(&rp.group, &rp.version) => {
-            page_not_found()
+            unknown_version(registry, &rp.group)
         }
         Route::Resource(rp) => match resource(st, method, rp, query, headers, body, rec).await {
             Ok(r) => r,
             Err(e) => respond::error(&e),
         },
+    }
+}
+
+/// The path with `%XX` escapes decoded (invalid escapes are kept as they are).
+fn percent_decode(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(h) = bytes.get(i + 1..i + 3)
+            && let Ok(b) = u8::from_str_radix(&String::from_utf8_lossy(h), 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// An unknown version: of the core API or of a group that is served, the group's
+/// handler answers with a `NotFound` Status; of an unknown group, the mux's plain
+/// 404.
+fn unknown_version(registry: &crate::resource::Registry, group: &str) -> Response {
+    if group.is_empty() || registry.has_group(group) {
+        respond::error(&ApiError::path_not_found())
+    } else {
+        page_not_found()
     }
 }
 
@@ -260,31 +292,65 @@ impl ApiError {
         e.reason = "MethodNotAllowed".into();
         e
     }
+
+    /// The 405 kube-apiserver's router answers for a method no handler serves on a
+    /// resource path (e.g. PUT on a collection, deletecollection of namespaces):
+    /// the generic message, with empty `details`.
+    fn no_route_for_method() -> Self {
+        let mut e = Self::new_method_not_allowed();
+        e.details.present = true;
+        e
+    }
 }
 
+/// How much of an oversized body is read and thrown away so that the client,
+/// still sending, gets the 413 rather than a broken connection. A bigger body is
+/// cut off (the connection closes).
+const DRAIN_LIMIT: usize = 64 << 20;
+
 async fn read_body(st: &HttpState, body: Body) -> Result<Vec<u8>, ApiError> {
+    use futures::StreamExt;
     let limit = st.api.settings.max_body_bytes;
     // A body that cannot be read whole within the limit is refused before parsing
     // (kube-apiserver's limitedReadBody).
-    match axum::body::to_bytes(body, limit).await {
-        Ok(b) => Ok(b.to_vec()),
-        Err(_) => Err(ApiError::too_large(&format!("limit is {limit}"))),
+    let mut stream = body.into_data_stream();
+    let mut out = Vec::new();
+    let mut seen = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let Ok(chunk) = chunk else {
+            return Err(ApiError::bad_request("the request body could not be read"));
+        };
+        seen = seen.saturating_add(chunk.len());
+        if seen <= limit {
+            out.extend_from_slice(&chunk);
+        } else if seen > DRAIN_LIMIT {
+            break;
+        }
     }
+    if seen > limit {
+        return Err(ApiError::too_large(&format!("limit is {limit}")));
+    }
+    Ok(out)
 }
 
 /// Parses a request body as JSON or YAML into a JSON value.
 fn parse_body(bytes: &[u8], kind: BodyType, expected_kind: &str) -> Result<Value, ApiError> {
-    let summary = |b: &[u8]| -> String {
-        let s = String::from_utf8_lossy(b);
-        let s: String = s.chars().take(30).collect();
-        if bytes.len() > 30 {
-            format!("{s}...")
-        } else {
-            s
-        }
+    // Go's decoder turns invalid UTF-8 in strings into U+FFFD rather than failing.
+    let lossy;
+    let bytes = if std::str::from_utf8(bytes).is_ok() {
+        bytes
+    } else {
+        lossy = String::from_utf8_lossy(bytes).into_owned();
+        lossy.as_bytes()
     };
+    let summary = |b: &[u8]| body_summary(b);
     match kind {
         BodyType::Protobuf => crate::protobuf::decode(bytes).map_err(|e| {
+            let e = if e == crate::protobuf::NOT_PROTOBUF {
+                format!("{e} ({})", summary(bytes))
+            } else {
+                e
+            };
             ApiError::bad_request(format!(
                 "the object provided is unrecognized (must be of type {expected_kind}): {e}"
             ))
@@ -309,12 +375,23 @@ fn parse_body(bytes: &[u8], kind: BodyType, expected_kind: &str) -> Result<Value
                 }
             })
         }
+        BodyType::Json => match serde_json::from_slice::<Value>(bytes) {
+            // Go first decodes just apiVersion and kind into a struct: any other
+            // JSON type fails there, quoted with the raw body.
+            Ok(v) if !v.is_object() && !v.is_null() => Err(ApiError::bad_request(format!(
+                "the object provided is unrecognized (must be of type {expected_kind}): couldn't get version/kind; json parse error: json: cannot unmarshal {} into Go value of type struct {{ APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; Kind string \"json:\\\"kind,omitempty\\\"\" }} ({})",
+                crate::ops::json_type(&v),
+                summary(bytes)
+            ))),
+            Ok(v) => Ok(v),
+            Err(e) => Err(ApiError::bad_request(format!(
+                "the object provided is unrecognized (must be of type {expected_kind}): couldn't get version/kind; json parse error: {} ({})",
+                go_json_syntax_error(bytes, &e),
+                summary(bytes)
+            ))),
+        },
         _ => serde_json::from_slice::<Value>(bytes).map_err(|e| {
-            let msg = if bytes.iter().all(u8::is_ascii_whitespace) {
-                "unexpected end of JSON input".to_string()
-            } else {
-                e.to_string()
-            };
+            let msg = go_json_syntax_error(bytes, &e);
             match kind {
                 BodyType::Json => ApiError::bad_request(format!(
                     "the object provided is unrecognized (must be of type {expected_kind}): couldn't get version/kind; json parse error: {msg} ({})",
@@ -326,15 +403,57 @@ fn parse_body(bytes: &[u8], kind: BodyType, expected_kind: &str) -> Result<Value
     }
 }
 
+/// How kube-apiserver quotes a body it cannot decode: JSON-looking text up to 30
+/// bytes (then ` ...`), anything else as hex, `<empty>` for nothing.
+pub(crate) fn body_summary(b: &[u8]) -> String {
+    if b.is_empty() {
+        return "<empty>".into();
+    }
+    let cut = &b[..b.len().min(30)];
+    let more = if b.len() > 30 { " ..." } else { "" };
+    if b.first() == Some(&b'{') {
+        format!("{}{more}", String::from_utf8_lossy(cut))
+    } else {
+        format!("{}{more}", hex::encode(cut))
+    }
+}
+
+/// A JSON syntax error in the words of Go's `encoding/json`, for the errors
+/// clients meet (a cut-off body, stray characters); serde's words otherwise.
+fn go_json_syntax_error(bytes: &[u8], e: &serde_json::Error) -> String {
+    if bytes.iter().all(u8::is_ascii_whitespace) || e.is_eof() {
+        return "unexpected end of JSON input".to_string();
+    }
+    // The offending byte, from serde's 1-based line and column.
+    let offset = bytes
+        .split(|b| *b == b'\n')
+        .take(e.line().saturating_sub(1))
+        .map(|l| l.len() + 1)
+        .sum::<usize>()
+        + e.column().saturating_sub(1);
+    let Some(&at) = bytes.get(offset) else {
+        return e.to_string();
+    };
+    let text = e.to_string();
+    let quoted = crate::ops::go_quote_char(at);
+    if text.starts_with("trailing characters") {
+        format!("invalid character {quoted} after top-level value")
+    } else if text.starts_with("key must be a string") {
+        format!("invalid character {quoted} looking for beginning of object key string")
+    } else if text.starts_with("expected value") {
+        format!("invalid character {quoted} looking for beginning of value")
+    } else {
+        text
+    }
+}
+
 fn write_options(query: &Query, user_agent: &str, kind: &str) -> Result<WriteOptions, ApiError> {
     let mut opts = WriteOptions::default();
     let mut errs = Vec::new();
-    for d in query.all("dryRun") {
-        if d == "All" {
-            opts.dry_run = true;
-        } else {
-            errs.push(FieldError::not_supported("dryRun", d, &["All"]));
-        }
+    let dry_run: Vec<&str> = query.all("dryRun");
+    match dry_run_options(&dry_run) {
+        Ok(d) => opts.dry_run = d,
+        Err(e) => errs.push(e),
     }
     opts.field_validation = match query.get("fieldValidation") {
         None | Some("") | Some("Warn") => FieldValidation::Warn,
@@ -344,7 +463,7 @@ fn write_options(query: &Query, user_agent: &str, kind: &str) -> Result<WriteOpt
             errs.push(FieldError::not_supported(
                 "fieldValidation",
                 other,
-                &["Ignore", "Strict", "Warn"],
+                &["", "Ignore", "Strict", "Warn"],
             ));
             FieldValidation::Warn
         }
@@ -366,8 +485,7 @@ fn write_options(query: &Query, user_agent: &str, kind: &str) -> Result<WriteOpt
 
 fn selectors(query: &Query) -> Result<(LabelSelector, FieldSelector), ApiError> {
     let labels = match query.get("labelSelector") {
-        Some(s) => LabelSelector::parse(s)
-            .map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?,
+        Some(s) => LabelSelector::parse(s).map_err(ApiError::bad_request)?,
         None => LabelSelector::default(),
     };
     let fields = match query.get("fieldSelector") {
@@ -379,6 +497,8 @@ fn selectors(query: &Query) -> Result<(LabelSelector, FieldSelector), ApiError> 
 
 fn list_options(query: &Query) -> Result<ListOptions, ApiError> {
     let (labels, fields) = selectors(query)?;
+    // Parsed (and refused when malformed) as for a watch, though a list ignores it.
+    query.int("timeoutSeconds")?;
     let limit = match query.int("limit")? {
         Some(l) if l > 0 => l as usize,
         _ => 0,
@@ -432,19 +552,29 @@ fn delete_options(query: &Query, body: &[u8]) -> Result<DeleteOptions, ApiError>
     if let Some(o) = query.bool("orphanDependents")? {
         opts.orphan_dependents = Some(o);
     }
-    for d in query.all("dryRun") {
-        if d == "All" {
-            opts.dry_run = true;
-        } else {
-            return Err(ApiError::invalid(
-                "meta.k8s.io",
-                "DeleteOptions",
-                "",
-                &[FieldError::not_supported("dryRun", d, &["All"])],
-            ));
+    let dry_run: Vec<&str> = query.all("dryRun");
+    match dry_run_options(&dry_run) {
+        Ok(d) => opts.dry_run |= d,
+        Err(e) => {
+            return Err(ApiError::invalid("meta.k8s.io", "DeleteOptions", "", &[e]));
         }
     }
     Ok(opts)
+}
+
+/// The `dryRun` options: none, or `All`; anything else is refused with the values
+/// shown as Go shows the slice.
+pub fn dry_run_options(values: &[&str]) -> Result<bool, FieldError> {
+    if values.iter().all(|v| *v == "All") {
+        return Ok(!values.is_empty());
+    }
+    let shown: Vec<String> = values.iter().map(|v| crate::status::go_quote(v)).collect();
+    let mut e = FieldError::not_supported("dryRun", Value::Null, &["All"]);
+    e.rendered = Some(format!(
+        "Unsupported value: []string{{{}}}: supported values: \"All\"",
+        shown.join(", ")
+    ));
+    Err(e)
 }
 
 fn watch_timeout(st: &HttpState, query: &Query) -> Result<Duration, ApiError> {
@@ -455,6 +585,18 @@ fn watch_timeout(st: &HttpState, query: &Query) -> Result<Duration, ApiError> {
             let jitter = (uuid::Uuid::new_v4().as_bytes()[0] as f64) / 255.0;
             Ok(Duration::from_secs_f64(base * (1.0 + jitter)))
         }
+    }
+}
+
+/// `rest.IsValidPathSegmentName`: a name in a URL path cannot be `.` or `..` nor
+/// contain `/` or `%`.
+fn path_segment_problem(name: &str) -> Option<String> {
+    match name {
+        "." | ".." => Some(format!("may not be '{name}'")),
+        _ => ["/", "%"]
+            .iter()
+            .find(|c| name.contains(*c))
+            .map(|c| format!("may not contain '{c}'")),
     }
 }
 
@@ -496,6 +638,14 @@ async fn resource(
         return Err(not_found_path());
     }
     let ns = rp.namespace.clone().unwrap_or_default();
+    if let Some(name) = &rp.name
+        && let Some(why) = path_segment_problem(name)
+    {
+        return Err(ApiError::bad_request(format!(
+            "Name parameter invalid: {}: {why}",
+            crate::status::go_quote(name)
+        )));
+    }
     let watch_param = query.bool("watch")?.unwrap_or(false);
     let verb = match (&method, &rp.name) {
         (&Method::GET | &Method::HEAD, None) if watch_param || rp.watch_prefix => Verb::Watch,
@@ -509,10 +659,7 @@ async fn resource(
         (&Method::DELETE, None) => Verb::DeleteCollection,
         _ => {
             rec.verb = method.as_str().to_lowercase();
-            return Err(ApiError::method_not_supported(
-                &def.gr(),
-                &method.as_str().to_lowercase(),
-            ));
+            return Err(ApiError::no_route_for_method());
         }
     };
     rec.verb = verb.as_str().to_string();
@@ -520,7 +667,7 @@ async fn resource(
         && rp.namespace.is_none()
         && matches!(verb, Verb::Create | Verb::DeleteCollection)
     {
-        return Err(ApiError::method_not_supported(&def.gr(), verb.as_str()));
+        return Err(ApiError::no_route_for_method());
     }
     let sub = rp.subresource.as_deref();
     let allowed = match sub {
@@ -530,7 +677,7 @@ async fn resource(
             .is_some_and(|sr| sr.verbs.contains(&verb.as_str())),
     };
     if !allowed {
-        return Err(ApiError::method_not_supported(&def.gr(), verb.as_str()));
+        return Err(ApiError::no_route_for_method());
     }
     let output =
         request::negotiate_output(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()))?;
@@ -647,9 +794,12 @@ async fn run_verb(
                 def.crd.is_none(),
             )?;
             let bytes = read_body(st, body).await?;
-            let opts = write_options(&query, user_agent, "CreateOptions")?;
+            let mut opts = write_options(&query, user_agent, "CreateOptions")?;
             rec.field_manager = Some(opts.field_manager.clone());
             let obj = parse_body(&bytes, ct, &def.kind)?;
+            if ct == BodyType::Json {
+                opts.duplicate_fields = request::duplicate_fields(&bytes);
+            }
             let w = api.create(&def, &ns, obj, &opts).await?;
             rec.written = Some(crate::table::name_of(&w.object));
             Ok(respond::object(
@@ -667,9 +817,12 @@ async fn run_verb(
                 def.crd.is_none(),
             )?;
             let bytes = read_body(st, body).await?;
-            let opts = write_options(&query, user_agent, "UpdateOptions")?;
+            let mut opts = write_options(&query, user_agent, "UpdateOptions")?;
             rec.field_manager = Some(opts.field_manager.clone());
             let obj = parse_body(&bytes, ct, &def.kind)?;
+            if ct == BodyType::Json {
+                opts.duplicate_fields = request::duplicate_fields(&bytes);
+            }
             let sub = match sub {
                 Some("status") => Sub::Status,
                 Some("finalize") => Sub::Finalize,

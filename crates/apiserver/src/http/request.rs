@@ -212,18 +212,14 @@ impl Query {
             .collect()
     }
 
-    /// A boolean parameter (`true`/`1`), as Go's `strconv.ParseBool`.
+    /// A boolean parameter as kube-apiserver reads one: `0` and `false` are false,
+    /// any other value (even empty) true. Never an error.
     pub fn bool(&self, key: &str) -> Result<Option<bool>, ApiError> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(v) => match v {
-                "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(Some(true)),
-                "0" | "f" | "F" | "false" | "FALSE" | "False" | "" => Ok(Some(false)),
-                other => Err(ApiError::bad_request(format!(
-                    "strconv.ParseBool: parsing {other:?}: invalid syntax"
-                ))),
-            },
-        }
+        // kube-apiserver's query conversion (`Convert_Slice_string_To_bool`):
+        // `0` and `false` (any case) are false, anything else is true.
+        Ok(self
+            .get(key)
+            .map(|v| !(v == "0" || v.eq_ignore_ascii_case("false"))))
     }
 
     /// An integer parameter.
@@ -363,16 +359,20 @@ pub fn patch_type(content_type: Option<&str>, strategic: bool) -> Result<BodyTyp
         "application/merge-patch+json" => BodyType::MergePatch,
         "application/strategic-merge-patch+json" if strategic => BodyType::StrategicMergePatch,
         "application/apply-patch+yaml" => BodyType::ApplyPatch,
-        _ => {
-            let mut accepted = vec![
+        "application/strategic-merge-patch+json" => {
+            // The patch handler's own refusal, for custom resources.
+            return Err(ApiError::unsupported_media_type(&[
                 "application/json-patch+json",
                 "application/merge-patch+json",
                 "application/apply-patch+yaml",
-            ];
-            if strategic {
-                accepted.insert(2, "application/strategic-merge-patch+json");
-            }
-            return Err(ApiError::unsupported_media_type(&accepted));
+            ]));
+        }
+        _ => {
+            // No PATCH route consumes this type: kube-apiserver's router answers.
+            let mut e = ApiError::unsupported_media_type(&[]);
+            e.message = "415: Unsupported Media Type".into();
+            e.details.present = true;
+            return Err(e);
         }
     };
     Ok(t)
@@ -465,5 +465,127 @@ mod tests {
             body_type(Some("application/vnd.kubernetes.protobuf"), true).unwrap(),
             BodyType::Protobuf
         );
+    }
+}
+
+/// The paths of the fields a JSON document names twice in one object
+/// (`spec.size`, `spec.disks[0].id`), which `fieldValidation` reports as
+/// kube-apiserver's strict decoder does. serde keeps the last value silently, so
+/// this reads the raw bytes. A malformed document yields what was found before
+/// the error (the parser reports the error itself).
+pub fn duplicate_fields(json: &[u8]) -> Vec<String> {
+    enum Frame {
+        Object {
+            path: String,
+            keys: std::collections::HashSet<String>,
+            current: Option<String>,
+            expect_key: bool,
+        },
+        Array {
+            path: String,
+            index: usize,
+        },
+    }
+    fn child(stack: &[Frame]) -> String {
+        match stack.last() {
+            None => String::new(),
+            Some(Frame::Object { path, current, .. }) => {
+                let key = current.as_deref().unwrap_or_default();
+                if path.is_empty() {
+                    key.to_string()
+                } else {
+                    format!("{path}.{key}")
+                }
+            }
+            Some(Frame::Array { path, index }) => format!("{path}[{index}]"),
+        }
+    }
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < json.len() {
+        match json[i] {
+            b'"' => {
+                let start = i;
+                i += 1;
+                while i < json.len() && json[i] != b'"' {
+                    if json[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                let Some(raw) = json.get(start..=i) else {
+                    break;
+                };
+                let at_key = matches!(
+                    stack.last(),
+                    Some(Frame::Object {
+                        expect_key: true,
+                        ..
+                    })
+                );
+                if at_key {
+                    let key: String = serde_json::from_slice(raw).unwrap_or_default();
+                    if let Some(Frame::Object {
+                        path,
+                        keys,
+                        current,
+                        expect_key,
+                    }) = stack.last_mut()
+                    {
+                        if !keys.insert(key.clone()) {
+                            found.push(if path.is_empty() {
+                                key.clone()
+                            } else {
+                                format!("{path}.{key}")
+                            });
+                        }
+                        *current = Some(key);
+                        *expect_key = false;
+                    }
+                }
+            }
+            b'{' => {
+                let path = child(&stack);
+                stack.push(Frame::Object {
+                    path,
+                    keys: Default::default(),
+                    current: None,
+                    expect_key: true,
+                });
+            }
+            b'[' => {
+                let path = child(&stack);
+                stack.push(Frame::Array { path, index: 0 });
+            }
+            b'}' | b']' => {
+                stack.pop();
+            }
+            b',' => match stack.last_mut() {
+                Some(Frame::Object { expect_key, .. }) => *expect_key = true,
+                Some(Frame::Array { index, .. }) => *index += 1,
+                None => {}
+            },
+            _ => {}
+        }
+        i += 1;
+    }
+    found
+}
+
+#[cfg(test)]
+mod duplicate_tests {
+    use super::duplicate_fields;
+
+    #[test]
+    fn finds_repeated_keys_with_their_paths() {
+        let doc = br#"{"a":1,"spec":{"size":1,"size":2,"disks":[{"id":"x"},{"id":"y","id":"z"}]},"a":{"b":"}{,\"b\""}}"#;
+        assert_eq!(
+            duplicate_fields(doc),
+            vec!["spec.size", "spec.disks[1].id", "a"]
+        );
+        assert!(duplicate_fields(br#"{"a":{"x":1},"b":{"x":1}}"#).is_empty());
+        assert!(duplicate_fields(b"{\"a\":").is_empty());
+        assert!(duplicate_fields(b"").is_empty());
     }
 }

@@ -142,7 +142,77 @@ pub fn list_meta(rv: u64, continue_token: Option<&str>, remaining: Option<u64>) 
     Value::Object(m)
 }
 
+/// Removes the top-level `apiVersion` and `kind` members of a compact JSON object
+/// (as the store writes them), without parsing it: kube-apiserver's typed lists of
+/// built-in kinds carry them on the list only, not on its items. Anything that is
+/// not a JSON object comes back unchanged.
+pub fn strip_type_meta(json: &[u8]) -> Vec<u8> {
+    if json.first() != Some(&b'{') {
+        return json.to_vec();
+    }
+    // The members of the top-level object, as byte ranges (between `{`/`,` and
+    // `,`/`}` at depth 1).
+    let mut members: Vec<(usize, usize)> = Vec::new();
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    let mut start = 1;
+    for (i, &b) in json.iter().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    if i > start {
+                        members.push((start, i));
+                    }
+                    break;
+                }
+            }
+            b',' if depth == 1 => {
+                members.push((start, i));
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    let kept: Vec<&[u8]> = members
+        .iter()
+        .map(|&(a, b)| &json[a..b])
+        .filter(|m| !m.starts_with(b"\"apiVersion\":") && !m.starts_with(b"\"kind\":"))
+        .collect();
+    let mut out = Vec::with_capacity(json.len());
+    out.push(b'{');
+    for (i, m) in kept.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(m);
+    }
+    out.push(b'}');
+    out
+}
+
+/// Removes `apiVersion` and `kind` from a list item of a built-in kind (see
+/// [`strip_type_meta`]).
+pub fn strip_item_type_meta(item: &mut Value) {
+    if let Some(m) = item.as_object_mut() {
+        m.remove("apiVersion");
+        m.remove("kind");
+    }
+}
+
 /// A list in the negotiated format; JSON lists are assembled from stored bytes.
+/// Items of built-in kinds carry no `apiVersion`/`kind` (as kube-apiserver's typed
+/// lists); custom resources' items do.
 pub fn list(
     api: &Api,
     def: &ResourceDef,
@@ -151,6 +221,7 @@ pub fn list(
     output: Output,
     include: IncludeObject,
 ) -> Response {
+    let typed = def.crd.is_none();
     match output {
         Output::Json => {
             let head = json!({"kind": format!("{}List", def.kind), "apiVersion": def.api_version(), "metadata": meta});
@@ -163,6 +234,7 @@ pub fn list(
                     body.push(b',');
                 }
                 match api.served_bytes(def, it) {
+                    Ok(b) if typed => body.extend_from_slice(&strip_type_meta(&b)),
                     Ok(b) => body.extend_from_slice(&b),
                     Err(e) => return error(&e),
                 }
@@ -178,6 +250,13 @@ pub fn list(
                     Err(e) => return error(&e),
                 }
             }
+            let plain_items = || {
+                let mut plain = values.clone();
+                if typed {
+                    plain.iter_mut().for_each(strip_item_type_meta);
+                }
+                plain
+            };
             match output {
                 Output::Table => json_value(200, &table::table(def, &values, meta, include, true)),
                 Output::PartialList => json_value(
@@ -194,7 +273,7 @@ pub fn list(
                 )),
                 _ => encode(
                     200,
-                    &json!({"kind": format!("{}List", def.kind), "apiVersion": def.api_version(), "metadata": meta, "items": values}),
+                    &json!({"kind": format!("{}List", def.kind), "apiVersion": def.api_version(), "metadata": meta, "items": plain_items()}),
                     output,
                 ),
             }
@@ -205,4 +284,21 @@ pub fn list(
 /// Adds warnings to any response.
 pub fn warn(resp: Response, warnings: &[String]) -> Response {
     with_warnings(resp, warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_top_level_type_meta_goes() {
+        let item = br#"{"apiVersion":"v1","involvedObject":{"apiVersion":"v1","kind":"Pod"},"kind":"Event","message":"a \"kind\":, }{","metadata":{"name":"e"}}"#;
+        assert_eq!(
+            String::from_utf8(strip_type_meta(item)).unwrap(),
+            r#"{"involvedObject":{"apiVersion":"v1","kind":"Pod"},"message":"a \"kind\":, }{","metadata":{"name":"e"}}"#
+        );
+        assert_eq!(strip_type_meta(br#"{"kind":"X"}"#), b"{}");
+        assert_eq!(strip_type_meta(b"{}"), b"{}");
+        assert_eq!(strip_type_meta(b"[1]"), b"[1]");
+    }
 }

@@ -45,6 +45,9 @@ pub struct WatchOptions {
     pub include: IncludeObject,
 }
 
+/// How long before a watch's deadline its last bookmark is sent.
+const PRE_TIMEOUT_BOOKMARK: Duration = Duration::from_secs(2);
+
 /// The key every initial-events-end bookmark carries.
 pub const INITIAL_EVENTS_END: &str = "k8s.io/initial-events-end";
 
@@ -81,11 +84,19 @@ impl WatchOptions {
                 ));
             }
         }
-        if errs.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::invalid("meta.k8s.io", "ListOptions", "", &errs))
+        if !errs.is_empty() {
+            return Err(ApiError::invalid("meta.k8s.io", "ListOptions", "", &errs));
         }
+        if !self.resource_version.is_empty() && self.resource_version.parse::<u64>().is_err() {
+            // The watch cache parses it before the stream starts; its error is not
+            // classified, so clients see a bare 500.
+            return Err(ApiError::unknown_500(format!(
+                "resourceVersion: Invalid value: {}: strconv.ParseUint: parsing {}: invalid syntax",
+                crate::status::go_quote(&self.resource_version),
+                crate::status::go_quote(&self.resource_version)
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -344,19 +355,26 @@ async fn stream_events(
         }
     } else {
         let r = requested.unwrap_or(0);
-        if !api.wait_for_rv(r).await {
-            em.error(&Api::read_error(ReadError::TooNew {
-                requested: r,
-                current: api.store.current_rv(),
-            }))
-            .await;
-            return;
+        // A resourceVersion the server has not reached yet: kube-apiserver keeps
+        // the watch open, quiet, until it has (or the watch times out).
+        let mut rv_rx = api.store.rv_watch();
+        while api.store.current_rv() < r {
+            tokio::select! {
+                changed = rv_rx.changed() => if changed.is_err() { return; },
+                _ = tokio::time::sleep_until(deadline) => return,
+            }
         }
         cursor = r;
     }
     let mut rv_rx = api.store.rv_watch();
     let mut last_bookmark = tokio::time::Instant::now();
     let mut last_sent_rv = cursor;
+    let mut pre_timeout_sent = false;
+    // None when the watch is too short for one (as kube-apiserver decides when the
+    // watch starts).
+    let pre_timeout = deadline
+        .checked_sub(PRE_TIMEOUT_BOOKMARK)
+        .filter(|t| *t > tokio::time::Instant::now());
     loop {
         rv_rx.borrow_and_update();
         match api.store.events_after(&def.storage, cursor, 512) {
@@ -399,13 +417,21 @@ async fn stream_events(
             last_bookmark = tokio::time::Instant::now();
         }
         let bookmark_due = last_bookmark + api.settings.bookmark_interval;
+        // As kube-apiserver's watch cache: a last bookmark 2 s before the watch
+        // times out, if the watcher has not seen the newest resourceVersion, so
+        // the client can resume from there.
         tokio::select! {
             r = rv_rx.changed() => if r.is_err() { return; },
-            _ = tokio::time::sleep_until(deadline) => {
-                if opts.allow_bookmarks && cursor > last_sent_rv {
-                    em.bookmark(cursor, false).await;
+            _ = tokio::time::sleep_until(deadline) => return,
+            _ = tokio::time::sleep_until(pre_timeout.unwrap_or(deadline)),
+                if opts.allow_bookmarks && !pre_timeout_sent && pre_timeout.is_some() => {
+                pre_timeout_sent = true;
+                if cursor > last_sent_rv {
+                    if !em.bookmark(cursor, false).await {
+                        return;
+                    }
+                    last_sent_rv = cursor;
                 }
-                return;
             }
             _ = tokio::time::sleep_until(bookmark_due), if opts.allow_bookmarks => {}
         }

@@ -110,21 +110,11 @@ impl DeleteOptions {
                 .map(String::from);
         }
         if let Some(d) = v.get("dryRun").and_then(Value::as_array) {
-            for x in d {
-                match x.as_str() {
-                    Some("All") => o.dry_run = true,
-                    other => {
-                        return Err(ApiError::invalid(
-                            "meta.k8s.io",
-                            "DeleteOptions",
-                            "",
-                            &[FieldError::not_supported(
-                                "dryRun",
-                                other.unwrap_or_default(),
-                                &["All"],
-                            )],
-                        ));
-                    }
+            let values: Vec<&str> = d.iter().map(|x| x.as_str().unwrap_or_default()).collect();
+            match crate::http::dry_run_options(&values) {
+                Ok(dry) => o.dry_run |= dry,
+                Err(e) => {
+                    return Err(ApiError::invalid("meta.k8s.io", "DeleteOptions", "", &[e]));
                 }
             }
         }
@@ -227,6 +217,9 @@ fn gc_finalizers(policy: GcPolicy, opts: &DeleteOptions, fin: &[String]) -> (boo
     (a != b, out)
 }
 
+/// The namespaces kube-apiserver's NamespaceLifecycle admission never lets go.
+pub const IMMORTAL_NAMESPACES: [&str; 3] = ["default", "kube-system", "kube-public"];
+
 impl Api {
     fn delete_response(&self, def: &ResourceDef, obj: &Value, gone: bool) -> Value {
         if gone && !def.behaviour.returns_deleted_object() {
@@ -255,6 +248,14 @@ impl Api {
             && let Some(w) = def.behaviour.default_gc_warning(&def.version)
         {
             warnings.push(w.to_string());
+        }
+        if def.storage == super::namespaces_gr() && IMMORTAL_NAMESPACES.contains(&name) {
+            // The NamespaceLifecycle admission plugin.
+            return Err(ApiError::forbidden(
+                &def.gr(),
+                name,
+                "this namespace may not be deleted",
+            ));
         }
         let policy = def.behaviour.default_gc_policy(&def.version);
         let kind_gr = GroupResource::new(&def.group, &def.kind);
@@ -332,11 +333,13 @@ impl Api {
                     .map(Vec::len)
                     .unwrap_or(0);
                 if spec_f > 0 {
-                    return Err(ApiError::conflict(
-                        &def.gr(),
-                        name,
-                        "The system is ensuring all content is removed from this namespace.  Upon completion, this namespace will automatically be purged by the system.",
-                    ));
+                    // Still terminating: kube-apiserver answers with the namespace.
+                    return Ok(Deleted {
+                        body: self.delete_response(def, &obj, false),
+                        code: 200,
+                        warnings,
+                        gone: false,
+                    });
                 }
             }
             // CRDs: the first delete marks it and lets the CRD controller clean up.
@@ -383,6 +386,11 @@ impl Api {
             // Graceful deletion (pods).
             let mut graceful = false;
             let mut pending_graceful = false;
+            // A pod deleted with no grace period: kube-apiserver records the
+            // deletion first (deletionTimestamp now, grace 0, generation + 1), then
+            // removes it: watchers see MODIFIED then DELETED, and the answer is the
+            // object as last recorded.
+            let mut graceless = false;
             if let Some(mut period) = def
                 .behaviour
                 .grace_period(&obj, opts.grace_period.map(|g| if g < 0 { 1 } else { g }))
@@ -442,6 +450,8 @@ impl Api {
                         set_meta(&mut obj, "generation", json!(g + 1));
                     }
                     graceful = true;
+                } else {
+                    graceless = true;
                 }
             }
             if pending_graceful {
@@ -519,8 +529,34 @@ impl Api {
                     Err(e) => return Err(self.write_error(def, name, e)),
                 }
             }
+            let mut rv = current.rv;
+            if graceless && !deleting {
+                set_meta(&mut obj, "deletionTimestamp", json!(now()));
+                set_meta(&mut obj, "deletionGracePeriodSeconds", json!(0));
+                if let Some(g) = obj
+                    .pointer("/metadata/generation")
+                    .and_then(Value::as_i64)
+                    .filter(|g| *g > 0)
+                {
+                    set_meta(&mut obj, "generation", json!(g + 1));
+                }
+                if !opts.dry_run {
+                    match self
+                        .store
+                        .commit(&key, Some(rv), Write::Put(obj.clone()))
+                        .await
+                    {
+                        Ok(stored) => {
+                            rv = stored.rv;
+                            obj = stored.value().map_err(ApiError::internal)?;
+                        }
+                        Err(WriteError::Conflict) => continue,
+                        Err(e) => return Err(self.write_error(def, name, e)),
+                    }
+                }
+            }
             match self
-                .delete_now(def, &key, name, current.rv, obj, opts, warnings.clone())
+                .delete_now(def, &key, name, rv, obj, opts, warnings.clone())
                 .await
             {
                 Ok(d) => return Ok(d),
@@ -593,6 +629,10 @@ impl Api {
                 }
                 Err(e) if e.code == 404 => {}
                 Err(e) => return Err(e),
+            }
+            let mut v = v;
+            if def.crd.is_none() {
+                crate::http::respond::strip_item_type_meta(&mut v);
             }
             items.push(v);
         }

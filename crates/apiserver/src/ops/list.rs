@@ -53,18 +53,28 @@ pub struct Listed {
 pub fn encode_continue(rv: u64, after: &(String, String)) -> String {
     let start = format!("{}/{}\u{0}", after.0, after.1);
     let body = json!({"v": "meta.k8s.io/v1", "rv": rv, "start": start});
-    base64::engine::general_purpose::URL_SAFE.encode(body.to_string())
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(body.to_string())
 }
 
 /// Decodes a continue token into (resourceVersion, start-after key).
 pub fn decode_continue(token: &str) -> Result<(u64, (String, String)), ApiError> {
-    let bad = |why: &str| ApiError::bad_request(format!("continue key is not valid: {why}"));
-    let raw = base64::engine::general_purpose::URL_SAFE
+    let bad = |why: &str| {
+        ApiError::bad_request(format!(
+            "invalid continue token: continue key is not valid: {why}"
+        ))
+    };
+    // Go's RawURLEncoding: no padding, and lenient about the last symbol's
+    // unused bits.
+    let lenient = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    let raw = lenient
         .decode(token)
-        .or_else(|_| base64::engine::general_purpose::STANDARD.decode(token))
-        .map_err(|_| bad("incorrect encoded start resourceVersion (version meta.k8s.io/v1)"))?;
-    let v: Value = serde_json::from_slice(&raw)
-        .map_err(|_| bad("incorrect encoded start resourceVersion (version meta.k8s.io/v1)"))?;
+        .map_err(|e| bad(&go_base64_error(&e)))?;
+    let v: Value = serde_json::from_slice(&raw).map_err(|e| bad(&go_json_error(&raw, &e)))?;
     if v.get("v").and_then(Value::as_str) != Some("meta.k8s.io/v1") {
         return Err(bad("server does not recognize this encoded version"));
     }
@@ -75,10 +85,53 @@ pub fn decode_continue(token: &str) -> Result<(u64, (String, String)), ApiError>
         .ok_or_else(|| bad("incorrect encoded start resourceVersion (version meta.k8s.io/v1)"))?;
     let start = v.get("start").and_then(Value::as_str).unwrap_or_default();
     let start = start.strip_suffix('\u{0}').unwrap_or(start);
-    let (ns, name) = start
-        .split_once('/')
-        .ok_or_else(|| bad("continue key is not valid"))?;
+    let (ns, name) = start.split_once('/').ok_or_else(|| {
+        ApiError::bad_request("invalid continue token: continue key is not valid")
+    })?;
     Ok((rv, (ns.to_string(), name.to_string())))
+}
+
+/// Go's `base64.CorruptInputError` text.
+fn go_base64_error(e: &base64::DecodeError) -> String {
+    let at = match e {
+        base64::DecodeError::InvalidByte(at, _) | base64::DecodeError::InvalidLastSymbol(at, _) => {
+            *at
+        }
+        base64::DecodeError::InvalidLength(at) => *at,
+        base64::DecodeError::InvalidPadding => 0,
+    };
+    format!("illegal base64 data at input byte {at}")
+}
+
+/// Go's `encoding/json` syntax error text for the common case (a document that
+/// does not start like JSON), else serde's.
+fn go_json_error(raw: &[u8], e: &serde_json::Error) -> String {
+    match raw.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => "unexpected end of JSON input".to_string(),
+        Some(&b) if !b"{[\"tfn-0123456789".contains(&b) => format!(
+            "invalid character {} looking for beginning of value",
+            go_quote_char(b)
+        ),
+        Some(_) => e.to_string(),
+    }
+}
+
+/// Go's `quoteChar`: a byte as the rune U+00XX, quoted as `strconv.Quote` would.
+pub fn go_quote_char(b: u8) -> String {
+    match b {
+        b'\'' => "'\\''".to_string(),
+        b'"' => "'\"'".to_string(),
+        0x07 => "'\\a'".to_string(),
+        0x08 => "'\\b'".to_string(),
+        0x0c => "'\\f'".to_string(),
+        b'\n' => "'\\n'".to_string(),
+        b'\r' => "'\\r'".to_string(),
+        b'\t' => "'\\t'".to_string(),
+        0x0b => "'\\v'".to_string(),
+        0x00..=0x1f | 0x7f => format!("'\\x{b:02x}'"),
+        0x80..=0xa0 | 0xad => format!("'\\u{:04x}'", u32::from(b)),
+        _ => format!("'{}'", char::from(b)),
+    }
 }
 
 fn list_options_invalid(errs: &[FieldError]) -> ApiError {
@@ -133,8 +186,12 @@ pub fn parse_rv_match(s: Option<&str>) -> Result<Option<RvMatch>, ApiError> {
 
 /// Parses a numeric resourceVersion parameter.
 pub fn parse_rv(s: &str) -> Result<u64, ApiError> {
-    s.parse::<u64>()
-        .map_err(|_| ApiError::bad_request(format!("invalid resource version: {s:?}")))
+    s.parse::<u64>().map_err(|_| {
+        let q = crate::status::go_quote(s);
+        ApiError::bad_request(format!(
+            "invalid resource version: resourceVersion: Invalid value: {q}: strconv.ParseUint: parsing {q}: invalid syntax"
+        ))
+    })
 }
 
 impl Api {

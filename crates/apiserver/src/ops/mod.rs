@@ -3,13 +3,17 @@
 //! (garbage collector, namespace controller, CRD controller) call them too, so every
 //! write goes through the same validation, defaulting and storage path.
 
+mod admission;
 mod delete;
 mod list;
 mod write;
 
+pub use admission::{TOKEN_MOUNT_PATH, TOKEN_VOLUME_PREFIX};
 pub use delete::{DeleteOptions, Deleted, Propagation};
-pub use list::{ListOptions, Listed, RvMatch, decode_continue, encode_continue, parse_rv_match};
-pub use write::{Patch, PatchKind, Sub, WriteOptions, Written};
+pub use list::{
+    ListOptions, Listed, RvMatch, decode_continue, encode_continue, go_quote_char, parse_rv_match,
+};
+pub use write::{Patch, PatchKind, Sub, WriteOptions, Written, json_type};
 
 use crate::logs::PodLogSource;
 use crate::metrics::Counters;
@@ -222,9 +226,9 @@ impl Api {
     /// Maps a read-at-resourceVersion failure.
     pub fn read_error(e: ReadError) -> ApiError {
         match e {
-            ReadError::TooOld { requested, oldest } => ApiError::expired(format!(
-                "The resourceVersion for the provided list is too old. (requested {requested}, oldest available {oldest})"
-            )),
+            ReadError::TooOld { .. } => {
+                ApiError::expired("The resourceVersion for the provided list is too old.")
+            }
             ReadError::TooNew { requested, current } => ApiError::timeout(
                 &format!("Too large resource version: {requested}, current: {current}"),
                 1,

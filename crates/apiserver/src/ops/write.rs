@@ -5,7 +5,7 @@
 use super::{Api, now, rv_of};
 use crate::names;
 use crate::resource::{FieldValidation, ResourceDef};
-use crate::status::{ApiError, FieldError};
+use crate::status::{ApiError, FieldError, GroupResource};
 use crate::store::{Store, Write, WriteError};
 use serde_json::{Value, json};
 
@@ -42,6 +42,9 @@ pub struct WriteOptions {
     pub field_validation: FieldValidation,
     /// `force` (server-side apply).
     pub force: bool,
+    /// Fields the request body names twice (`spec.size`), which
+    /// `fieldValidation` reports like unknown fields.
+    pub duplicate_fields: Vec<String>,
 }
 
 impl Default for WriteOptions {
@@ -51,6 +54,7 @@ impl Default for WriteOptions {
             field_manager: "ferry-apiserver".into(),
             field_validation: FieldValidation::Warn,
             force: false,
+            duplicate_fields: Vec::new(),
         }
     }
 }
@@ -90,7 +94,8 @@ pub struct Patch {
 
 const NAME_CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
-fn generate_name(base: &str) -> String {
+/// `base` and five random characters, as kube-apiserver's name generator makes them.
+pub(crate) fn generate_name(base: &str) -> String {
     let base: String = base.chars().take(58).collect();
     let rnd = uuid::Uuid::new_v4();
     let suffix: String = rnd
@@ -119,28 +124,28 @@ fn meta_str(obj: &Value, f: &str) -> String {
     crate::table::meta_str(obj, f)
 }
 
-/// Unknown-field handling for `fieldValidation`.
+/// Duplicate- and unknown-field handling for `fieldValidation`.
 fn unknown_fields(
+    duplicates: &[String],
     unknown: &[String],
     validation: FieldValidation,
     warnings: &mut Vec<String>,
 ) -> Option<String> {
-    if unknown.is_empty() {
+    let list: Vec<String> = duplicates
+        .iter()
+        .map(|p| format!("duplicate field {p:?}"))
+        .chain(unknown.iter().map(|p| format!("unknown field {p:?}")))
+        .collect();
+    if list.is_empty() {
         return None;
     }
     match validation {
         FieldValidation::Ignore => None,
         FieldValidation::Warn => {
-            warnings.extend(unknown.iter().map(|p| format!("unknown field {p:?}")));
+            warnings.extend(list);
             None
         }
-        FieldValidation::Strict => {
-            let list: Vec<String> = unknown
-                .iter()
-                .map(|p| format!("unknown field {p:?}"))
-                .collect();
-            Some(format!("strict decoding error: {}", list.join(", ")))
-        }
+        FieldValidation::Strict => Some(format!("strict decoding error: {}", list.join(", "))),
     }
 }
 
@@ -166,16 +171,11 @@ pub fn check_type_meta(def: &ResourceDef, obj: &mut Value) -> Result<(), ApiErro
         .unwrap_or_default()
         .to_string();
     if def.crd.is_some() && body_kind.is_empty() {
-        let summary: String = serde_json::to_string(&*m)
-            .unwrap_or_default()
-            .chars()
-            .take(30)
-            .collect();
+        let text = serde_json::to_string(&*m).unwrap_or_default();
         return Err(ApiError::bad_request(format!(
-            "the object provided is unrecognized (must be of type {}): Object 'Kind' is missing in '{}' ({}...)",
+            "the object provided is unrecognized (must be of type {}): Object 'Kind' is missing in '{text}' ({})",
             def.kind,
-            serde_json::to_string(&*m).unwrap_or_default(),
-            summary
+            crate::http::body_summary(text.as_bytes())
         )));
     }
     let kind = if body_kind.is_empty() {
@@ -274,7 +274,8 @@ fn registry_kinds(api_version: &str) -> &'static [&'static str] {
     }
 }
 
-fn json_type(v: &Value) -> &'static str {
+/// The JSON type as Go's decoder names it in errors (`array`, `string`, ...).
+pub fn json_type(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "bool",
@@ -341,12 +342,22 @@ impl Api {
         &self,
         def: &ResourceDef,
         body: Value,
-        validation: FieldValidation,
+        opts: &WriteOptions,
         warnings: &mut Vec<String>,
         strict_as_patch: bool,
     ) -> Result<Value, ApiError> {
         let decoded = def.behaviour.decode(body.clone(), &def.version)?;
-        if let Some(msg) = unknown_fields(&decoded.unknown, validation, warnings) {
+        let duplicates: &[String] = if strict_as_patch {
+            &[]
+        } else {
+            &opts.duplicate_fields
+        };
+        if let Some(msg) = unknown_fields(
+            duplicates,
+            &decoded.unknown,
+            opts.field_validation,
+            warnings,
+        ) {
             if strict_as_patch {
                 return Err(ApiError::invalid(
                     "",
@@ -487,7 +498,7 @@ impl Api {
     ) -> Result<Written, ApiError> {
         check_type_meta(def, &mut body)?;
         let mut warnings = Vec::new();
-        let mut obj = self.decode_body(def, body, opts.field_validation, &mut warnings, false)?;
+        let mut obj = self.decode_body(def, body, opts, &mut warnings, false)?;
         let shape = names::metadata_shape(obj.get("metadata").unwrap_or(&Value::Null));
         if !shape.is_empty() {
             return Err(Self::invalid(def, &meta_str(&obj, "name"), &shape));
@@ -518,6 +529,10 @@ impl Api {
             Ok(())
         })
         .unwrap_or(Ok(()))?;
+        // Defaulting happens when the body is decoded, before a name is generated
+        // (so the namespace name label of a generated namespace comes later, and
+        // is not in its managedFields, as with kube-apiserver).
+        def.behaviour.default(&mut obj);
         let generate = meta_str(&obj, "generateName");
         let explicit_name = meta_str(&obj, "name");
         if explicit_name.is_empty() && !generate.is_empty() {
@@ -527,7 +542,6 @@ impl Api {
         }
         let name = meta_str(&obj, "name");
         self.admit_namespace(def, namespace, &name)?;
-        def.behaviour.default(&mut obj);
         with_meta(&mut obj, |m| {
             m.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
             m.insert("creationTimestamp".into(), json!(now()));
@@ -541,8 +555,15 @@ impl Api {
             self.record_managed(def, None, &mut obj, &opts.field_manager, Sub::Main);
         }
         def.behaviour.admit_create(&mut obj);
+        if def.storage == GroupResource::new("", "pods") {
+            self.admit_service_account(namespace, &name, &mut obj)
+                .await?;
+        }
         def.behaviour.prepare_for_create(&mut obj);
         let mut errs = names::validate_object_meta(&obj, def.namespaced, def.behaviour.name_rule());
+        if kube_validated(def) {
+            errs.extend(names::kube_finalizer_names(&obj));
+        }
         errs.extend(def.behaviour.validate(&obj));
         if errs.is_empty() {
             let taken = |ip: &str| self.cluster_ip_taken(ip);
@@ -628,7 +649,7 @@ impl Api {
     ) -> Result<Written, ApiError> {
         check_type_meta(def, &mut body)?;
         let mut warnings = Vec::new();
-        let obj = self.decode_body(def, body, opts.field_validation, &mut warnings, false)?;
+        let obj = self.decode_body(def, body, opts, &mut warnings, false)?;
         let obj_name = meta_str(&obj, "name");
         if obj_name != name {
             return Err(ApiError::bad_request(format!(
@@ -643,6 +664,23 @@ impl Api {
         }
         let requested_rv = rv_of(&obj)?;
         let key = self.key(def, namespace, name);
+        // A uid in the body is a precondition (kube-apiserver's etcd storage
+        // refuses the write with its StorageError).
+        let body_uid = meta_str(&obj, "uid");
+        if let Some(current) = self.store.latest(&key)
+            && !body_uid.is_empty()
+            && body_uid != current.meta.uid
+        {
+            return Err(ApiError::conflict(
+                &def.gr(),
+                name,
+                &format!(
+                    "StorageError: invalid object, Code: 4, Key: {}, ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in precondition: {body_uid}, UID in object meta: {}",
+                    etcd_key(def, namespace, name),
+                    current.meta.uid
+                ),
+            ));
+        }
         if self.store.latest(&key).is_none()
             && sub == Sub::Main
             && def.behaviour.allow_create_on_update()
@@ -684,6 +722,7 @@ impl Api {
             }
             return Err(ApiError::not_found(&def.gr(), name));
         }
+        check_patch_shape(&patch)?;
         let requested_rv = match &patch.body {
             Value::Object(_) => rv_of(&patch.body)?,
             _ => None,
@@ -717,6 +756,7 @@ impl Api {
                 )
                 .await;
         }
+        let last_patched: std::sync::Mutex<Option<Value>> = std::sync::Mutex::new(None);
         self.guaranteed_update(
             def,
             namespace,
@@ -726,7 +766,7 @@ impl Api {
             Vec::new(),
             requested_rv,
             Fields::Record,
-            move |old| {
+            |old| {
                 let current = old.clone();
                 let patched = match patch.kind {
                     PatchKind::Merge => {
@@ -747,10 +787,37 @@ impl Api {
                         }
                     },
                 };
+                if let Ok(mut last) = last_patched.lock() {
+                    *last = Some(patched.clone());
+                }
                 Ok(patched)
             },
         )
         .await
+        .map_err(|e| {
+            // A patch whose result does not decode is the patch's fault:
+            // kube-apiserver answers 422 with the patched document as the value.
+            if e.code == 400 && e.message.contains(" cannot be handled as a ") {
+                let shown = last_patched
+                    .lock()
+                    .ok()
+                    .and_then(|l| l.as_ref().map(Value::to_string))
+                    .unwrap_or_default();
+                let detail = e
+                    .message
+                    .split_once(" cannot be handled as a ")
+                    .and_then(|(_, rest)| rest.split_once(": "))
+                    .map(|(_, d)| d.to_string())
+                    .unwrap_or_else(|| e.message.clone());
+                return ApiError::invalid(
+                    "",
+                    "",
+                    "",
+                    &[FieldError::invalid("patch", shown, detail)],
+                );
+            }
+            e
+        })
     }
 
     /// Read-modify-write of an object by in-process controllers: `f` edits the
@@ -847,11 +914,11 @@ impl Api {
                 // Patches produce served JSON; decode it like a request body.
                 let mut r = requested;
                 check_type_meta(def, &mut r)?;
-                self.decode_body(def, r, opts.field_validation, &mut warnings, true)?
+                self.decode_body(def, r, opts, &mut warnings, true)?
             } else {
                 let mut r = requested;
                 check_type_meta(def, &mut r)?;
-                self.decode_body(def, r, opts.field_validation, &mut warnings, true)?
+                self.decode_body(def, r, opts, &mut warnings, true)?
             };
             let new_name = meta_str(&new, "name");
             if new_name != name {
@@ -959,8 +1026,23 @@ impl Api {
                     def.namespaced,
                     def.behaviour.name_rule(),
                 ));
+                if kube_validated(def) {
+                    errs.extend(names::kube_finalizer_names(&new));
+                }
             }
-            errs.extend(def.behaviour.validate_update(&new, &stored_old));
+            let mut schema_errs = def.behaviour.validate_update(&new, &stored_old);
+            if sub == Sub::Status && def.crd.is_some() {
+                // apiextensions validates a status update against the status
+                // schema alone: its "in body" names are relative to `status`.
+                for e in &mut schema_errs {
+                    if let Some(r) = &mut e.rendered
+                        && let Some(rest) = e.field.strip_prefix("status.")
+                    {
+                        *r = r.replace(&format!("{} in body", e.field), &format!("{rest} in body"));
+                    }
+                }
+            }
+            errs.extend(schema_errs);
             if !errs.is_empty() {
                 return Err(Self::invalid(def, name, &errs));
             }
@@ -1055,6 +1137,56 @@ impl Api {
     }
 }
 
+/// Whether the kind is validated by Kubernetes' own (`pkg/apis/...`) validation,
+/// which adds rules to the generic metadata checks: every built-in kind but the
+/// API extension types.
+fn kube_validated(def: &ResourceDef) -> bool {
+    def.crd.is_none() && def.storage.group != "apiextensions.k8s.io"
+}
+
+/// The key kube-apiserver would store the object under in etcd (it shows in some
+/// storage errors): `/registry/<resource>/<namespace>/<name>` for built-in kinds,
+/// with the group for custom resources and the API extension types, and
+/// `services/specs` for services.
+fn etcd_key(def: &ResourceDef, namespace: &str, name: &str) -> String {
+    let resource = match (def.storage.group.as_str(), def.storage.resource.as_str()) {
+        ("", "services") => "services/specs".to_string(),
+        (_, r) if def.crd.is_some() || def.storage.group == "apiextensions.k8s.io" => {
+            format!("{}/{r}", def.storage.group)
+        }
+        (_, r) => r.to_string(),
+    };
+    if def.namespaced {
+        format!("/registry/{resource}/{namespace}/{name}")
+    } else {
+        format!("/registry/{resource}/{name}")
+    }
+}
+
+/// Refuses a patch document of the wrong JSON shape as kube-apiserver's decoder
+/// does: merge and strategic patches are objects, JSON patches arrays (`null` is an
+/// empty patch to Go).
+fn check_patch_shape(patch: &Patch) -> Result<(), ApiError> {
+    let go_type = match patch.kind {
+        PatchKind::Merge | PatchKind::Strategic => "map[string]interface {}",
+        PatchKind::Json => "[]handlers.jsonPatchOp",
+        PatchKind::Apply => return Ok(()),
+    };
+    let found = match (&patch.body, patch.kind) {
+        (Value::Null, _) => return Ok(()),
+        (Value::Object(_), PatchKind::Merge | PatchKind::Strategic) => return Ok(()),
+        (Value::Array(_), PatchKind::Json) => return Ok(()),
+        (Value::Object(_), _) => "object",
+        (Value::Array(_), _) => "array",
+        (Value::String(_), _) => "string",
+        (Value::Number(_), _) => "number",
+        (Value::Bool(_), _) => "bool",
+    };
+    Err(ApiError::bad_request(format!(
+        "error decoding patch: json: cannot unmarshal {found} into Go value of type {go_type}"
+    )))
+}
+
 /// Maps a patch engine error to the status kube-apiserver sends.
 pub fn patch_error(e: ferry_patch::PatchError) -> ApiError {
     let parts = e.status();
@@ -1075,11 +1207,8 @@ pub fn patch_error(e: ferry_patch::PatchError) -> ApiError {
             x.message = parts.message.clone();
             x
         }
-        _ => {
-            let mut x = ApiError::internal(&parts.message);
-            x.message = parts.message.clone();
-            x
-        }
+        // Errors kube-apiserver does not classify: a bare 500, no details.
+        _ => ApiError::unknown_500(parts.message.clone()),
     };
     err.reason = parts.reason.to_string();
     for c in parts.causes {

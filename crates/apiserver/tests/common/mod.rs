@@ -4,11 +4,15 @@
 //! - `FERRY_APISERVER_UNDER_TEST` unset or `embedded`: an in-memory embedded server
 //!   per test.
 //! - `FERRY_APISERVER_UNDER_TEST=real`: the real kube-apiserver + etcd (and
-//!   kube-controller-manager's garbage collector and namespace controller), started
-//!   per test by `ferry-realkube` from the binaries `scripts/test` builds; or, with
-//!   `FERRY_REAL_KUBECONFIG=<path>`, the cluster that kubeconfig names. Tests that
-//!   need what only the embedded server offers (forced watch disconnects,
-//!   compaction on demand, an in-process log source) say so and skip that part.
+//!   kube-controller-manager's garbage collector, namespace, service-account and
+//!   PV/PVC protection controllers), started by `ferry-realkube` from the binaries
+//!   `scripts/test` builds: one per test binary ([`shared_plane`]), since tests
+//!   work in namespaces of their own; tests that change the cluster as a whole
+//!   (CRDs, fixed namespace names) call [`TestTarget::start_alone`] for a control
+//!   plane of their own. Or, with `FERRY_REAL_KUBECONFIG=<path>`, the cluster that
+//!   kubeconfig names. Tests that need what only the embedded server offers (forced
+//!   watch disconnects, compaction on demand, an in-process log source) say so and
+//!   skip that part.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use ferry_apiserver::{ApiServer, RunningApiServer};
@@ -47,14 +51,28 @@ pub fn patience() -> Duration {
 }
 
 impl TestTarget {
-    /// The target chosen by the environment.
+    /// The target chosen by the environment (against the real server: the test
+    /// binary's shared control plane).
     pub async fn start() -> TestTarget {
         Self::start_with(|b| b).await
+    }
+
+    /// Like [`TestTarget::start`], but against the real server a control plane of
+    /// the test's own, for tests that change the cluster as a whole.
+    pub async fn start_alone() -> TestTarget {
+        Self::start_target(|b| b, false).await
     }
 
     /// The target, with builder tweaks for the embedded server.
     pub async fn start_with(
         f: impl FnOnce(ferry_apiserver::Builder) -> ferry_apiserver::Builder,
+    ) -> TestTarget {
+        Self::start_target(f, true).await
+    }
+
+    async fn start_target(
+        f: impl FnOnce(ferry_apiserver::Builder) -> ferry_apiserver::Builder,
+        shared: bool,
     ) -> TestTarget {
         match std::env::var("FERRY_APISERVER_UNDER_TEST").as_deref() {
             Ok("real") => match std::env::var("FERRY_REAL_KUBECONFIG") {
@@ -66,6 +84,15 @@ impl TestTarget {
                     TestTarget {
                         kubeconfig: PathBuf::from(path),
                         client: Client::try_from(cfg).expect("client"),
+                        server: None,
+                        real: None,
+                    }
+                }
+                Err(_) if shared => {
+                    let plane = shared_plane().await;
+                    TestTarget {
+                        kubeconfig: plane.kubeconfig(),
+                        client: plane.client().expect("client"),
                         server: None,
                         real: None,
                     }
@@ -146,6 +173,26 @@ impl TestTarget {
         }
         total
     }
+}
+
+/// The real control plane this test binary shares (started by the first test that
+/// asks): etcd, kube-apiserver and kube-controller-manager with
+/// [`ferry_realkube::GC_CONTROLLERS`]. It is never dropped: when the test process
+/// exits, the harness's watchdog stops it and removes its temp dir.
+pub async fn shared_plane() -> &'static ferry_realkube::ControlPlane {
+    static PLANE: tokio::sync::OnceCell<ferry_realkube::ControlPlane> =
+        tokio::sync::OnceCell::const_new();
+    PLANE
+        .get_or_init(|| async {
+            ferry_realkube::ControlPlane::builder()
+                .garbage_collection()
+                .start()
+                .await
+                .unwrap_or_else(|e| {
+                    panic!("cannot start the real kube-apiserver ({e}); run scripts/test, which builds it")
+                })
+        })
+        .await
 }
 
 /// Waits for `cond` with a bound.
