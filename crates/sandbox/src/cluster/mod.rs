@@ -41,6 +41,7 @@ pub mod qemu;
 pub mod setup;
 pub mod storage;
 pub mod volumes;
+pub mod vsphere;
 pub mod workload;
 
 use std::sync::Arc;

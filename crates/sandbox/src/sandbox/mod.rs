@@ -15,6 +15,7 @@ pub mod controllers;
 pub mod demo;
 pub mod layout;
 pub mod progress;
+pub mod vsphere;
 mod run;
 
 pub use run::{Options, Outcome, Sandbox, SandboxError, SandboxOptions, run};

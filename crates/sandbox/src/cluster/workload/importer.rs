@@ -5,8 +5,9 @@
 //! - `none` (a blank disk): a sparse raw image of `IMPORTER_IMAGE_SIZE`;
 //! - `http`: the URL's content, really downloaded, then converted to raw with
 //!   `qemu-img` (any format it recognizes, with the checks of [`crate::cluster::qemu`]);
-//! - `vddk`, `imageio`: the sources have no data in the sandbox; the transfer is
-//!   simulated at the configured pace and leaves a blank image of the right size.
+//! - `vddk`: the VM's disk read from its vSphere datastore ([`super::vddk`]);
+//! - `imageio`: the source has no data in the sandbox; the transfer is simulated at the
+//!   configured pace and leaves a blank image of the right size.
 //!
 //! Progress is served as CDI's importer serves it, on `:8443/metrics`
 //! (`kubevirt_cdi_import_progress_total{ownerUID="<OWNER_UID>"} 42.17`; plain HTTP in
@@ -102,7 +103,8 @@ pub async fn run(run: &PodRun, ready: &mut Ready) -> Exit {
     let result = match source.as_str() {
         "none" | "blank" => blank(&target, size, block).map(|()| set(100.0)),
         "http" => http(run, &endpoint, &target, size, block, &set).await,
-        "vddk" | "imageio" => {
+        "vddk" => super::vddk::import(run, env, &target, size, block, &set).await,
+        "imageio" => {
             log.line(format!(
                 "I0000 importer.go] the {source} source has no data in the sandbox: the transfer \
                  is simulated and leaves a blank disk of the requested size"

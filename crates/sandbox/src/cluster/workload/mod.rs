@@ -19,6 +19,7 @@ pub mod hook;
 pub mod importer;
 pub mod serve;
 pub mod v2v;
+pub mod vddk;
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;

@@ -17,6 +17,7 @@
 
 pub mod output;
 pub mod source;
+pub mod vsphere;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -219,6 +220,9 @@ async fn convert(
 ) -> Result<(source::Appliance, Vec<u64>), String> {
     let env = &container.env;
     let source_type = env.get("V2V_source").unwrap_or_default();
+    if source_type == vsphere::SOURCE {
+        return vsphere::convert(run, container, log, clock, progress, vm_name).await;
+    }
     if source_type != "ova" {
         return Err(format!(
             "the sandbox's virt-v2v converts OVA appliances only (V2V_source={source_type:?})"
