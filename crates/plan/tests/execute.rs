@@ -287,6 +287,28 @@ async fn cold_migration_of_several_vms() {
         .unwrap();
     assert_eq!(vm1.metadata.labels.as_ref().unwrap()["vmID"], "vm-1");
     assert!(observed.objects.data_volumes.is_empty());
+    // The claims are handed to the VM before their DataVolumes go, never in the same
+    // batch of concurrent writes: the DataVolume owns its claim until then, and the
+    // garbage collector would take the disk along.
+    for batch in &h.sim.batches {
+        let hands_over = batch.iter().any(|a| {
+            matches!(a, Action::Patch { kind: Kind::PersistentVolumeClaim, patch, .. }
+                if patch["metadata"].get("ownerReferences").is_some())
+        });
+        let deletes_dv = batch.iter().any(|a| {
+            matches!(
+                a,
+                Action::Delete {
+                    kind: Kind::DataVolume,
+                    ..
+                }
+            )
+        });
+        assert!(
+            !(hands_over && deletes_dv),
+            "a DataVolume deleted in the batch that hands its claim over: {batch:#?}"
+        );
+    }
     for pvc in &observed.objects.pvcs {
         let owners = pvc.metadata.owner_references.as_ref().unwrap();
         assert_eq!(owners.len(), 1);

@@ -951,6 +951,13 @@ impl<'a> Engine<'a> {
                 acted = true;
             }
         }
+        // The DataVolumes own their claims (CDI's owner reference): deleting one before the
+        // hand-over above is stored would let the garbage collector take the disk with it.
+        // Writes of one pass run concurrently, so the deletes wait for the next pass, which
+        // sees the claims owned by the VirtualMachine (a restart in between sees the same).
+        if acted {
+            return Ok(Flow::Act);
+        }
         let all_runs = labels::vm(&run, &vm_id, false);
         let dvs: Vec<(String, String)> = matching(&self.observed().objects.data_volumes, &all_runs)
             .filter(|dv| !objects::terminating(*dv))

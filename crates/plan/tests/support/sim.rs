@@ -35,6 +35,9 @@ pub struct Sim {
     pub powered_off: bool,
     /// Every action applied, in order.
     pub log: Vec<Action>,
+    /// The actions of each `apply` call: the real applier runs one call's writes
+    /// concurrently, so nothing within a batch may depend on another's order.
+    pub batches: Vec<Vec<Action>>,
     /// Fail the next create of this kind.
     pub fail_create: Option<Kind>,
     /// The creation time of new objects.
@@ -438,6 +441,7 @@ impl Apply for Sim {
         observed: &'a mut Observed,
     ) -> BoxFuture<'a, Result<(), SimError>> {
         Box::pin(async move {
+            self.batches.push(actions.to_vec());
             for action in actions {
                 self.apply_one(action, observed)?;
             }
