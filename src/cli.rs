@@ -111,6 +111,94 @@ struct SandboxArgs {
     /// Progress display: bars, lines or quiet [default: bars on a terminal].
     #[arg(long, value_name = "MODE")]
     progress: Option<String>,
+    /// Add a vSphere Provider: a vCenter SDK URL (https://vcenter/sdk), or `vcsim` to
+    /// start govmomi's simulator (FERRY_VCSIM) and migrate two of its VMs with real
+    /// disk content.
+    #[arg(long, value_name = "URL|vcsim")]
+    vsphere: Option<String>,
+    /// The vCenter user.
+    #[arg(long, value_name = "USER", requires = "vsphere")]
+    vsphere_user: Option<String>,
+    /// The vCenter password (better: the FERRY_VSPHERE_PASSWORD environment variable).
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "FERRY_VSPHERE_PASSWORD",
+        hide_env_values = true,
+        requires = "vsphere"
+    )]
+    vsphere_password: Option<Password>,
+    /// Do not verify the vCenter's certificate.
+    #[arg(long, requires = "vsphere")]
+    vsphere_insecure: bool,
+    /// A CA certificate (PEM file) that verifies the vCenter's certificate.
+    #[arg(long, value_name = "FILE", requires = "vsphere")]
+    vsphere_cacert: Option<std::path::PathBuf>,
+    /// VMs of the vCenter the demo migrates too (comma-separated names).
+    #[arg(
+        long,
+        value_name = "NAMES",
+        value_delimiter = ',',
+        requires = "vsphere"
+    )]
+    vsphere_vms: Vec<String>,
+}
+
+/// A password from the command line: never shown by `Debug`.
+#[derive(Clone)]
+struct Password(String);
+
+impl std::str::FromStr for Password {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_string()))
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// The vSphere source the flags ask for.
+fn vsphere_choice(
+    args: &SandboxArgs,
+) -> anyhow::Result<ferry_sandbox::sandbox::vsphere::VsphereChoice> {
+    use ferry_sandbox::sandbox::vsphere::{VsphereChoice, VsphereSource};
+    let Some(url) = args.vsphere.as_deref() else {
+        return Ok(VsphereChoice::Off);
+    };
+    if url == "vcsim" {
+        return Ok(VsphereChoice::Vcsim);
+    }
+    let (Some(user), Some(password)) = (&args.vsphere_user, &args.vsphere_password) else {
+        anyhow::bail!(
+            "--vsphere {url} needs --vsphere-user and a password (--vsphere-password or FERRY_VSPHERE_PASSWORD)"
+        );
+    };
+    let cacert = match &args.vsphere_cacert {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("--vsphere-cacert {}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
+    if !args.vsphere_insecure && cacert.is_none() {
+        anyhow::bail!(
+            "--vsphere {url}: give --vsphere-cacert FILE to verify its certificate, or --vsphere-insecure"
+        );
+    }
+    Ok(VsphereChoice::Server {
+        source: VsphereSource {
+            url: url.to_string(),
+            user: user.clone(),
+            password: password.0.clone(),
+            insecure: args.vsphere_insecure,
+            cacert,
+        },
+        vms: args.vsphere_vms.clone(),
+    })
 }
 
 fn run_sandbox(args: SandboxArgs) -> anyhow::Result<()> {
@@ -146,6 +234,7 @@ fn run_sandbox(args: SandboxArgs) -> anyhow::Result<()> {
         bytes_per_second: (args.speed > 0).then(|| args.speed.saturating_mul(1 << 20)),
         ..ferry_sandbox::cluster::Pace::default()
     };
+    let vsphere = vsphere_choice(&args)?;
     let options = sandbox::Options {
         sandbox: sandbox::SandboxOptions {
             data_dir: args
@@ -162,6 +251,7 @@ fn run_sandbox(args: SandboxArgs) -> anyhow::Result<()> {
         vms: args.vms.map(usize::from),
         exit_when_done: args.exit_when_done,
         display,
+        vsphere,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

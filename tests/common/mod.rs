@@ -30,12 +30,18 @@ pub struct Ferry {
 impl Ferry {
     /// Starts `ferry <args>`, output to files in `logs`.
     pub fn spawn(args: &[&str], logs: &Path) -> Self {
+        Self::spawn_with_env(args, logs, &[])
+    }
+
+    /// [`Ferry::spawn`] with extra environment variables.
+    pub fn spawn_with_env(args: &[&str], logs: &Path, env: &[(&str, &str)]) -> Self {
         std::fs::create_dir_all(logs).unwrap();
         let n = std::fs::read_dir(logs).map(|d| d.count()).unwrap_or(0);
         let stdout = logs.join(format!("ferry-{n}.out"));
         let stderr = logs.join(format!("ferry-{n}.err"));
         let child = Command::new(env!("CARGO_BIN_EXE_ferry"))
             .args(args)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&stdout).unwrap())

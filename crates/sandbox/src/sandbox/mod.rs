@@ -14,8 +14,9 @@ pub mod catalog;
 pub mod controllers;
 pub mod demo;
 pub mod layout;
+pub mod prereq;
 pub mod progress;
-pub mod vsphere;
 mod run;
+pub mod vsphere;
 
 pub use run::{Options, Outcome, Sandbox, SandboxError, SandboxOptions, run};

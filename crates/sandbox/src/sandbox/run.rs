@@ -51,6 +51,9 @@ pub enum SandboxError {
     /// The catalog cannot be prepared.
     #[error(transparent)]
     Catalog(#[from] CatalogError),
+    /// The machine lacks what the sandbox needs (`qemu-img`).
+    #[error(transparent)]
+    Prerequisite(#[from] super::prereq::PrereqError),
     /// The controllers did not start.
     #[error("Ferry's controllers did not start: {0}")]
     Controllers(String),
@@ -290,6 +293,11 @@ impl Sandbox {
     /// The embedded API server (its request counters, for benchmarks).
     pub fn api_server(&self) -> &RunningApiServer {
         &self.api
+    }
+
+    /// The inventory of a source Provider, by UID.
+    pub fn inventory(&self, uid: &str) -> Option<Arc<dyn ferry_inventory::Inventory>> {
+        self.setup.registry.inventory(uid)
     }
 
     /// The data directory's layout.
@@ -592,6 +600,8 @@ pub struct Options {
     pub exit_when_done: bool,
     /// How progress is shown; `None` picks bars on a terminal, lines otherwise.
     pub display: Option<Mode>,
+    /// A vSphere source to add (and migrate from, with the demo).
+    pub vsphere: super::vsphere::VsphereChoice,
 }
 
 /// How a run ended.
@@ -616,6 +626,7 @@ pub async fn run(options: Options, out: &mut (impl Write + Send)) -> Result<Outc
             options.sandbox.data_dir.display()
         ),
     )?;
+    super::prereq::ensure_qemu_img(out)?;
     let mut sandbox = Sandbox::start(&options.sandbox).await?;
     let endpoints = sandbox.endpoints();
     say(out, &format!("  API server   {}", endpoints.apiserver))?;
@@ -641,6 +652,14 @@ pub async fn run(options: Options, out: &mut (impl Write + Send)) -> Result<Outc
             demo::NAMESPACE
         ),
     )?;
+    let vsphere = match super::vsphere::prepare(&options.vsphere).await {
+        Ok(Some(prepared)) => Some(super::vsphere::start(&sandbox, prepared, out).await?),
+        Ok(None) => None,
+        Err(why) => {
+            say(out, &format!("  vSphere: skipped: {why}"))?;
+            None
+        }
+    };
     let interrupt = CancellationToken::new();
     {
         let interrupt = interrupt.clone();
@@ -666,6 +685,10 @@ pub async fn run(options: Options, out: &mut (impl Write + Send)) -> Result<Outc
             demo::TARGET_NAMESPACE
         ),
     )?;
+    let vsphere_plan = match &vsphere {
+        Some(vsphere) => super::vsphere::apply_plan(&sandbox, vsphere, out).await?,
+        None => None,
+    };
     let mode = options.display.unwrap_or_else(|| {
         if std::io::stdout().is_terminal() {
             Mode::Bars
@@ -674,7 +697,21 @@ pub async fn run(options: Options, out: &mut (impl Write + Send)) -> Result<Outc
         }
     });
     let sizes = sandbox.disk_sizes().await;
-    let result = watch_plan(&sandbox, &sizes, mode, out, &interrupt).await;
+    let mut result = watch_plan(&sandbox, &sizes, mode, out, &interrupt).await;
+    if let (Some(vsphere), Some(_), Ok(PlanState::Succeeded)) = (&vsphere, &vsphere_plan, &result) {
+        result = super::vsphere::watch(&sandbox, mode, out, &interrupt).await;
+        if matches!(result, Ok(PlanState::Succeeded)) && !vsphere.prepared.written.is_empty() {
+            match super::vsphere::verify(&sandbox, vsphere).await {
+                Ok(disks) => say(
+                    out,
+                    &format!(
+                        "  vSphere: {disks} disk images equal the content written to the datastore"
+                    ),
+                )?,
+                Err(why) => result = Err(SandboxError::MigrationFailed(why)),
+            }
+        }
+    }
     let plan = sandbox.plan().await.ok().flatten();
     if let Some(plan) = &plan {
         say(out, &summary(plan, &sizes, started.elapsed()))?;
@@ -754,6 +791,15 @@ async fn watch_plan(
 
 /// The summary printed at the end (pure).
 pub fn summary(plan: &Plan, sizes: &DiskSizes, elapsed: Duration) -> String {
+    format!(
+        "Summary: {}, sandbox ran {:.1} s",
+        plan_summary(plan, sizes),
+        elapsed.as_secs_f64()
+    )
+}
+
+/// One plan's outcome: VMs by state, MiB converted and the migration's duration (pure).
+pub fn plan_summary(plan: &Plan, sizes: &DiskSizes) -> String {
     let lines = progress::lines_sized(plan, sizes);
     let count = |state| lines.iter().filter(|l| l.state == state).count();
     let mb: i64 = lines
@@ -769,14 +815,13 @@ pub fn summary(plan: &Plan, sizes: &DiskSizes, elapsed: Duration) -> String {
         _ => None,
     };
     format!(
-        "Summary: {} VMs: {} succeeded, {} failed, {} canceled; {} MiB converted; migration took {}, sandbox ran {}",
+        "{} VMs: {} succeeded, {} failed, {} canceled; {} MiB converted; migration took {}",
         lines.len(),
         count(progress::VmState::Succeeded),
         count(progress::VmState::Failed),
         count(progress::VmState::Canceled),
         mb,
         migration_time.map_or_else(|| "-".into(), |d| format!("{:.1} s", d.as_secs_f64())),
-        format_args!("{:.1} s", elapsed.as_secs_f64()),
     )
 }
 

@@ -16,12 +16,18 @@
 //! The migration then reads them back over HTTPS; the images must equal them.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use ferry_vim::{Client, DataObject, DatastoreFile, MoRef, Value};
+use ferry_vim::vcsim::Vcsim;
+use ferry_vim::{
+    Client, DataObject, DatastoreFile, MoRef, PropertyFilterSpec, PropertySpec, Value,
+};
 use serde_json::json;
 
 use super::demo::{HOST_PROVIDER, NAMESPACE, TARGET_NAMESPACE};
+use super::progress::{self, DiskSizes, Display, Mode, PlanState};
+use super::{Sandbox, SandboxError};
 use crate::cluster::vsphere as datastore;
 
 /// The Provider.
@@ -328,6 +334,431 @@ async fn resize(client: &Client, vm: &MoRef, size: u64) -> Result<(), SourceErro
             .collect(),
     )
     .await
+}
+
+/// Which vSphere source `ferry sandbox` adds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum VsphereChoice {
+    /// None.
+    #[default]
+    Off,
+    /// An existing vCenter (`--vsphere URL`); `vms` are migrated by the demo.
+    Server {
+        /// How to reach it.
+        source: VsphereSource,
+        /// The VMs the demo plan migrates (none: the Provider only).
+        vms: Vec<String>,
+    },
+    /// A vcsim the sandbox starts (`--vsphere vcsim`): two VMs with real disk content
+    /// are migrated.
+    Vcsim,
+}
+
+/// The size of each disk of the VMs the local vcsim's demo migrates.
+pub const DEMO_DISK_SIZE: u64 = 16 << 20;
+/// How many of its VMs the local vcsim's demo migrates.
+pub const DEMO_VMS: usize = 2;
+
+/// The vcsim build `FERRY_VCSIM` names (what `scripts/setup.d/20-vcsim.sh` exports
+/// after `tools/vcsim/build.sh`), or why there is none.
+pub fn vcsim_binary() -> Result<PathBuf, String> {
+    match std::env::var_os("FERRY_VCSIM").map(PathBuf::from) {
+        Some(path) if path.is_file() => Ok(path),
+        Some(path) => Err(format!(
+            "FERRY_VCSIM names {}, which is not a file",
+            path.display()
+        )),
+        None => Err(
+            "no vcsim build: FERRY_VCSIM is unset (build it with tools/vcsim/build.sh \
+             and export FERRY_VCSIM=<the path it prints>, or source scripts/setup.d/20-vcsim.sh)"
+                .into(),
+        ),
+    }
+}
+
+/// A vSphere source ready for the demo: where it is, the VMs to migrate, and the
+/// simulator when the sandbox runs one (it stops when this is dropped).
+pub struct Prepared {
+    /// How to reach it.
+    pub source: VsphereSource,
+    /// The VMs the demo plan migrates.
+    pub vms: Vec<String>,
+    /// What each migrated disk holds (empty for an existing vCenter).
+    pub written: BTreeMap<String, Vec<u8>>,
+    /// The simulator, when the sandbox started one.
+    pub vcsim: Option<Vcsim>,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("source", &self.source)
+            .field("vms", &self.vms)
+            .field("vcsim", &self.vcsim.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The names of the VMs of a server, sorted.
+pub async fn vm_names(client: &Client) -> Result<Vec<String>, SourceError> {
+    let root = client.content().root_folder.clone();
+    let view = client
+        .create_container_view(&root, &["VirtualMachine"], true)
+        .await?;
+    let spec = PropertyFilterSpec::for_view(
+        view.clone(),
+        vec![PropertySpec::new("VirtualMachine", &["name"])],
+    );
+    let found = client.retrieve_all(&spec, 500).await;
+    let _ = client.destroy_view(&view).await;
+    let mut names: Vec<String> = found?
+        .iter()
+        .filter_map(|o| o.get("name").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// Gets the chosen source ready: for a local vcsim, starts it (VMs powered off) and
+/// fills the disks of [`DEMO_VMS`] VMs with [`DEMO_DISK_SIZE`] bytes of [`content`].
+/// `Ok(None)` for [`VsphereChoice::Off`]; an `Err` says why the vSphere part cannot run.
+pub async fn prepare(choice: &VsphereChoice) -> Result<Option<Prepared>, String> {
+    match choice {
+        VsphereChoice::Off => Ok(None),
+        VsphereChoice::Server { source, vms } => Ok(Some(Prepared {
+            source: source.clone(),
+            vms: vms.clone(),
+            written: BTreeMap::new(),
+            vcsim: None,
+        })),
+        VsphereChoice::Vcsim => {
+            vcsim_binary()?;
+            let vcsim = Vcsim::builder()
+                .autostart(false)
+                .start()
+                .await
+                .map_err(|e| e.to_string())?;
+            let client = Client::connect(vcsim.config())
+                .await
+                .map_err(|e| format!("vcsim: {e}"))?;
+            let names = vm_names(&client).await.map_err(|e| e.to_string())?;
+            let vms: Vec<String> = names.into_iter().take(DEMO_VMS).collect();
+            let mut written = BTreeMap::new();
+            for vm in &vms {
+                written.extend(
+                    fill(&client, vm, DEMO_DISK_SIZE)
+                        .await
+                        .map_err(|e| e.to_string())?,
+                );
+            }
+            let _ = client.logout().await;
+            let source = VsphereSource {
+                url: vcsim.url().to_string(),
+                user: vcsim.user().to_string(),
+                password: vcsim.password().expose().to_string(),
+                insecure: false,
+                cacert: vcsim.cert_pem().map(str::to_string),
+            };
+            Ok(Some(Prepared {
+                source,
+                vms,
+                written,
+                vcsim: Some(vcsim),
+            }))
+        }
+    }
+}
+
+/// A Provider `Ready`, or why not after `limit`.
+async fn wait_ready(
+    providers: &kube::Api<ferry_api::Provider>,
+    limit: Duration,
+) -> Result<ferry_api::Provider, SandboxError> {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let provider = providers
+            .get_opt(PROVIDER)
+            .await
+            .map_err(|error| SandboxError::Kube {
+                action: format!("reading Provider {PROVIDER}"),
+                error,
+            })?;
+        if let Some(provider) = &provider
+            && provider.status.conditions.is_ready()
+        {
+            return Ok(provider.clone());
+        }
+        if std::time::Instant::now() > deadline {
+            let why = provider
+                .map(|p| {
+                    p.status
+                        .conditions
+                        .iter()
+                        .filter(|c| c.category == "Critical" || c.category == "Error")
+                        .map(|c| c.message.clone())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
+                .unwrap_or_default();
+            return Err(SandboxError::Timeout(format!(
+                "the Provider {PROVIDER} did not become Ready within {} s: {}",
+                limit.as_secs(),
+                if why.is_empty() {
+                    "no status yet"
+                } else {
+                    &why
+                }
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn server_side_apply<K>(
+    api: &kube::Api<K>,
+    object: &serde_json::Value,
+) -> Result<K, SandboxError>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let name = object["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    api.patch(
+        &name,
+        &kube::api::PatchParams::apply("ferry-sandbox").force(),
+        &kube::api::Patch::Apply(object),
+    )
+    .await
+    .map_err(|error| SandboxError::Kube {
+        action: format!(
+            "applying {} {name}",
+            object["kind"].as_str().unwrap_or_default()
+        ),
+        error,
+    })
+}
+
+/// The vSphere part of a sandbox run: the Provider (Ready), then optionally the demo
+/// plan over [`Prepared::vms`].
+pub struct VsphereRun {
+    /// The source.
+    pub prepared: Prepared,
+    /// The Provider's UID.
+    pub uid: String,
+}
+
+/// Creates the Secret and the Provider and waits until it is Ready; says where its
+/// inventory is.
+pub async fn start(
+    sandbox: &Sandbox,
+    prepared: Prepared,
+    out: &mut (dyn std::io::Write + Send),
+) -> Result<VsphereRun, SandboxError> {
+    let client = sandbox.client();
+    let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
+        kube::Api::namespaced(client.clone(), NAMESPACE);
+    server_side_apply(&secrets, &secret(&prepared.source)).await?;
+    let providers: kube::Api<ferry_api::Provider> = kube::Api::namespaced(client, NAMESPACE);
+    server_side_apply(&providers, &provider(&prepared.source)).await?;
+    let ready = wait_ready(&providers, Duration::from_secs(120)).await?;
+    let uid = ready.metadata.uid.clone().unwrap_or_default();
+    let vms = sandbox
+        .inventory(&uid)
+        .and_then(|inventory| inventory.list(ferry_inventory::Kind::Vm).ok())
+        .map_or(0, |vms| vms.len());
+    let origin = if prepared.vcsim.is_some() {
+        " (govmomi's vcsim, started by the sandbox)"
+    } else {
+        ""
+    };
+    writeln!(
+        out,
+        "  Provider '{PROVIDER}' is Ready: {}{origin}, {vms} VMs in {}/providers/vsphere/{uid}/vms",
+        prepared.source.url,
+        sandbox.endpoints().inventory
+    )
+    .map_err(SandboxError::Output)?;
+    Ok(VsphereRun { prepared, uid })
+}
+
+/// Creates the maps (every network to the pod network, every datastore to the
+/// sandbox's StorageClass), the Plan over the VMs and a Migration. `Ok(None)` when
+/// there are no VMs to migrate.
+pub async fn apply_plan(
+    sandbox: &Sandbox,
+    run: &VsphereRun,
+    out: &mut (dyn std::io::Write + Send),
+) -> Result<Option<String>, SandboxError> {
+    if run.prepared.vms.is_empty() {
+        return Ok(None);
+    }
+    let inventory = sandbox.inventory(&run.uid).ok_or_else(|| {
+        SandboxError::Controllers("the vSphere inventory is not registered".into())
+    })?;
+    let ids = |kind| {
+        inventory
+            .list(kind)
+            .map(|list| list.into_iter().map(|f| f.id).collect::<Vec<_>>())
+            .map_err(|e| SandboxError::Controllers(format!("the vSphere inventory: {e}")))
+    };
+    let networks = ids(ferry_inventory::Kind::Network)?;
+    let datastores = ids(ferry_inventory::Kind::Storage)?;
+    let client = sandbox.client();
+    let api = |()| client.clone();
+    let network_maps: kube::Api<ferry_api::NetworkMap> = kube::Api::namespaced(api(()), NAMESPACE);
+    server_side_apply(&network_maps, &network_map(&networks)).await?;
+    let storage_maps: kube::Api<ferry_api::StorageMap> = kube::Api::namespaced(api(()), NAMESPACE);
+    server_side_apply(
+        &storage_maps,
+        &storage_map(&datastores, crate::cluster::config::STORAGE_CLASS),
+    )
+    .await?;
+    let plans: kube::Api<ferry_api::Plan> = kube::Api::namespaced(api(()), NAMESPACE);
+    if plans
+        .get_opt(PLAN)
+        .await
+        .map_err(|error| SandboxError::Kube {
+            action: "reading the vSphere Plan".into(),
+            error,
+        })?
+        .is_none()
+    {
+        server_side_apply(&plans, &plan(&run.prepared.vms)).await?;
+    }
+    let migrations: kube::Api<ferry_api::Migration> = kube::Api::namespaced(api(()), NAMESPACE);
+    let existing = migrations
+        .list(&kube::api::ListParams::default())
+        .await
+        .map_err(|error| SandboxError::Kube {
+            action: "listing Migrations".into(),
+            error,
+        })?
+        .items
+        .into_iter()
+        .filter(|m| m.spec.plan.name.as_deref() == Some(PLAN))
+        .count();
+    let name = if existing == 0 {
+        server_side_apply(&migrations, &migration(1)).await?;
+        format!("{PLAN}-1")
+    } else {
+        format!("{PLAN}-{existing}")
+    };
+    writeln!(
+        out,
+        "  Plan '{PLAN}' migrates {} to namespace {TARGET_NAMESPACE} (Migration {name})",
+        run.prepared.vms.join(", ")
+    )
+    .map_err(SandboxError::Output)?;
+    Ok(Some(name))
+}
+
+/// Follows the vSphere plan until its migration ends (or an interrupt); returns its
+/// state.
+pub async fn watch(
+    sandbox: &Sandbox,
+    mode: Mode,
+    out: &mut (dyn std::io::Write + Send),
+    interrupt: &tokio_util::sync::CancellationToken,
+) -> Result<PlanState, SandboxError> {
+    let plans: kube::Api<ferry_api::Plan> = kube::Api::namespaced(sandbox.client(), NAMESPACE);
+    let mut display = Display::new(mode);
+    let sizes = DiskSizes::default();
+    loop {
+        let plan = plans
+            .get_opt(PLAN)
+            .await
+            .map_err(|error| SandboxError::Kube {
+                action: "reading the vSphere Plan".into(),
+                error,
+            })?;
+        if let Some(plan) = plan {
+            let state = progress::plan_state(&plan);
+            let header = match &state {
+                PlanState::NotReady(why) => format!("plan {PLAN}: not ready: {why}"),
+                PlanState::Ready => format!("plan {PLAN}: ready"),
+                PlanState::Executing => format!("plan {PLAN}: executing"),
+                PlanState::Succeeded => format!("plan {PLAN}: succeeded"),
+                PlanState::Failed(_) => format!("plan {PLAN}: FAILED"),
+                PlanState::Canceled => format!("plan {PLAN}: canceled"),
+            };
+            let mut writer: &mut (dyn std::io::Write + Send) = &mut *out;
+            display
+                .update(&mut writer, &header, &progress::lines_sized(&plan, &sizes))
+                .map_err(SandboxError::Output)?;
+            if matches!(
+                state,
+                PlanState::Succeeded | PlanState::Failed(_) | PlanState::Canceled
+            ) && plan.status.migration.timed.completed.is_some()
+            {
+                writeln!(
+                    out,
+                    "vSphere summary: {}",
+                    super::run::plan_summary(&plan, &sizes)
+                )
+                .map_err(SandboxError::Output)?;
+                return Ok(state);
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(250)) => {}
+            () = interrupt.cancelled() => return Ok(PlanState::Ready),
+        }
+    }
+}
+
+/// Compares each migrated disk's image with what [`fill`] wrote: the number of disks
+/// that match, or the first that does not.
+pub async fn verify(sandbox: &Sandbox, run: &VsphereRun) -> Result<usize, String> {
+    use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
+    let client = sandbox.client();
+    let pvcs: kube::Api<PersistentVolumeClaim> =
+        kube::Api::namespaced(client.clone(), TARGET_NAMESPACE);
+    let pvs: kube::Api<PersistentVolume> = kube::Api::all(client);
+    let list = pvcs
+        .list(&kube::api::ListParams::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut matched = 0;
+    for pvc in list.items {
+        let Some(source) = pvc
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(ferry_api::labels::annotation::DISK_SOURCE))
+        else {
+            continue;
+        };
+        let Some(expected) = run.prepared.written.get(source) else {
+            continue;
+        };
+        let volume = pvc
+            .spec
+            .as_ref()
+            .and_then(|s| s.volume_name.clone())
+            .ok_or_else(|| format!("{source}: its claim is not bound"))?;
+        let pv = pvs.get(&volume).await.map_err(|e| e.to_string())?;
+        let dir = pv
+            .spec
+            .and_then(|s| s.host_path)
+            .map(|h| PathBuf::from(h.path))
+            .ok_or_else(|| format!("{source}: its volume is not a local directory"))?;
+        let image = dir.join(crate::cluster::volumes::DISK_IMAGE);
+        let bytes = tokio::fs::read(&image)
+            .await
+            .map_err(|e| format!("{}: {e}", image.display()))?;
+        let same = bytes.len() >= expected.len()
+            && bytes[..expected.len()] == expected[..]
+            && bytes[expected.len()..].iter().all(|b| *b == 0);
+        if !same {
+            return Err(format!(
+                "{source}: the image differs from the content written"
+            ));
+        }
+        matched += 1;
+    }
+    Ok(matched)
 }
 
 #[cfg(test)]
