@@ -153,6 +153,7 @@ async fn api_resources_lists_what_is_served() {
         "jobs",
         "storageclasses",
         "leases",
+        "nodes",
         "customresourcedefinitions",
     ] {
         assert!(
@@ -582,6 +583,41 @@ async fn patches_labels_annotations_and_server_side_apply() {
         ])
         .await;
     assert_eq!(out, "two");
+}
+
+#[tokio::test]
+async fn get_nodes_shows_readiness_roles_and_cordon() {
+    let t = TestTarget::start().await;
+    let k = Kubectl::new(&t);
+    let node = "apiVersion: v1\nkind: Node\nmetadata:\n  name: kubectl-node\n  labels: {node-role.kubernetes.io/worker: \"\"}\nstatus:\n  conditions: [{type: Ready, status: \"True\"}]\n  nodeInfo: {kubeletVersion: v1.33.0}\n";
+    let created = k.run_with_input(&["create", "-f", "-"], node).await;
+    assert!(created.ok, "{}", created.stderr);
+    let out = k.ok(&["get", "no", "kubectl-node"]).await;
+    let row = out.lines().nth(1).unwrap_or_default().to_string();
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells.first(), Some(&"kubectl-node"), "{out}");
+    assert_eq!(cells.get(1), Some(&"Ready"), "{out}");
+    assert_eq!(cells.get(2), Some(&"worker"), "{out}");
+    assert_eq!(cells.last(), Some(&"v1.33.0"), "{out}");
+    let out = k.ok(&["get", "nodes", "kubectl-node", "-o", "wide"]).await;
+    assert!(
+        out.contains("INTERNAL-IP") && out.contains("<unknown>"),
+        "{out}"
+    );
+    let taints = k
+        .ok(&[
+            "get",
+            "node",
+            "kubectl-node",
+            "-o",
+            "jsonpath={.spec.taints[*].key}",
+        ])
+        .await;
+    assert_eq!(taints, "node.kubernetes.io/not-ready");
+    k.ok(&["cordon", "kubectl-node"]).await;
+    let out = k.ok(&["get", "node", "kubectl-node"]).await;
+    assert!(out.contains("Ready,SchedulingDisabled"), "{out}");
+    k.ok(&["delete", "node", "kubectl-node"]).await;
 }
 
 #[tokio::test]

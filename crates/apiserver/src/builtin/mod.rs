@@ -14,6 +14,7 @@ mod batch;
 mod coordination;
 pub mod core;
 mod event;
+pub mod node;
 mod pod;
 mod service;
 pub mod storage;
@@ -182,6 +183,11 @@ pub(crate) fn def(
                 kind: kind.to_string(),
                 verbs: vec!["get"],
             },
+            "binding" => Subresource {
+                name: "binding",
+                kind: "Binding".to_string(),
+                verbs: vec!["create"],
+            },
             "finalize" => Subresource {
                 name: "finalize",
                 kind: kind.to_string(),
@@ -226,6 +232,7 @@ pub fn builtins() -> Vec<ResourceDef> {
     let mut out = vec![
         core::namespaces(),
         pod::pods(),
+        node::nodes(),
         storage::persistent_volume_claims(),
         storage::persistent_volumes(),
         core::config_maps(),

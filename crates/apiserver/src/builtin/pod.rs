@@ -187,14 +187,6 @@ fn comparable_spec(spec: &Value) -> Value {
         m.remove("activeDeadlineSeconds");
         m.remove("tolerations");
         m.remove("terminationGracePeriodSeconds");
-        // Binding sets the node once; the scheduler and our runners do it by update.
-        if m.get("nodeName")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .is_empty()
-        {
-            m.remove("nodeName");
-        }
         for f in ["containers", "initContainers"] {
             if let Some(cs) = m.get_mut(f).and_then(Value::as_array_mut) {
                 for c in cs {
@@ -391,17 +383,11 @@ impl Behaviour for Pod {
     }
     fn validate_update(&self, new: &Value, old: &Value) -> Vec<FieldError> {
         let mut errs = self.validate(new);
-        let mut ns = new.get("spec").cloned().unwrap_or(Value::Null);
+        let ns = new.get("spec").cloned().unwrap_or(Value::Null);
         let os = old.get("spec").cloned().unwrap_or(Value::Null);
-        let old_node = str_path(old, &["spec", "nodeName"]);
-        // The node is set once (by binding, or by an update from a runner).
-        if old_node.is_empty()
-            && let Some(m) = ns.as_object_mut()
-        {
-            m.remove("nodeName");
-        }
-        let node_changed = !old_node.is_empty() && str_path(new, &["spec", "nodeName"]) != old_node;
-        if node_changed || comparable_spec(&ns) != comparable_spec(&os) {
+        // The node is set only through `pods/binding`: an update may not change it,
+        // not even from empty.
+        if comparable_spec(&ns) != comparable_spec(&os) {
             errs.push(FieldError::forbidden("spec", MUTABLE_SPEC));
         }
         errs
@@ -591,7 +577,7 @@ impl Behaviour for Pod {
     }
 }
 
-/// `pods` (core/v1), with `status` and `log` subresources.
+/// `pods` (core/v1), with `status`, `log` and `binding` subresources.
 pub fn pods() -> ResourceDef {
     def(
         "",
@@ -601,7 +587,7 @@ pub fn pods() -> ResourceDef {
         &["po"],
         &["all"],
         true,
-        &["status", "log"],
+        &["status", "binding", "log"],
         Arc::new(Pod),
     )
 }
@@ -629,6 +615,10 @@ mod tests {
         assert!(Pod.validate_update(&ok, &old).is_empty());
         let bad = json!({"spec": {"containers": [{"name": "d", "image": "a"}], "restartPolicy": "Always"}});
         assert_eq!(Pod.validate_update(&bad, &old).len(), 1);
+        // Only pods/binding sets the node.
+        let bound = json!({"spec": {"containers": [{"name": "c", "image": "a"}], "restartPolicy": "Always", "nodeName": "n"}});
+        assert_eq!(Pod.validate_update(&bound, &old).len(), 1);
+        assert_eq!(Pod.validate_update(&old, &bound).len(), 1);
     }
 
     #[test]

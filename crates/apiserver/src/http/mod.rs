@@ -653,6 +653,7 @@ async fn resource(
         (&Method::GET | &Method::HEAD, Some(_)) if rp.watch_prefix => Verb::Watch,
         (&Method::GET | &Method::HEAD, Some(_)) => Verb::Get,
         (&Method::POST, None) => Verb::Create,
+        (&Method::POST, Some(_)) if rp.subresource.as_deref() == Some("binding") => Verb::Create,
         (&Method::PUT, Some(_)) => Verb::Update,
         (&Method::PATCH, Some(_)) => Verb::Patch,
         (&Method::DELETE, Some(_)) => Verb::Delete,
@@ -796,6 +797,18 @@ async fn run_verb(
             let bytes = read_body(st, body).await?;
             let mut opts = write_options(&query, user_agent, "CreateOptions")?;
             rec.field_manager = Some(opts.field_manager.clone());
+            if sub == Some("binding") {
+                let binding = parse_body(&bytes, ct, "Binding")?;
+                let status = api
+                    .bind_pod(&def, &ns, &name, &binding, opts.dry_run)
+                    .await?;
+                let output = if output == Output::Yaml {
+                    Output::Yaml
+                } else {
+                    Output::Json
+                };
+                return Ok(respond::encode(201, &status, output));
+            }
             let obj = parse_body(&bytes, ct, &def.kind)?;
             if ct == BodyType::Json {
                 opts.duplicate_fields = request::duplicate_fields(&bytes);

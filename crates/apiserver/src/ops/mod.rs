@@ -4,6 +4,7 @@
 //! write goes through the same validation, defaulting and storage path.
 
 mod admission;
+mod binding;
 mod delete;
 mod list;
 mod write;

@@ -25,6 +25,7 @@ mod lists;
 mod namespaces;
 mod objects;
 mod requests;
+mod scheduling;
 mod watch;
 mod writes;
 
@@ -38,7 +39,7 @@ use harness::{Control, Session};
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// The scenarios, by the name their steps are listed under.
-const SCENARIOS: [&str; 13] = [
+const SCENARIOS: [&str; 14] = [
     "requests",
     "objects",
     "writes",
@@ -52,6 +53,7 @@ const SCENARIOS: [&str; 13] = [
     "lists",
     "namespaces",
     "input",
+    "scheduling",
 ];
 
 /// Runs `scenario` against the shared real control plane and a fresh embedded
@@ -155,6 +157,11 @@ async fn lists_paging_and_selectors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn terminating_namespaces() {
     differential("namespaces", namespaces::scenario).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_and_pod_binding() {
+    differential("scheduling", scheduling::scenario).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
