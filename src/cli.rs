@@ -24,8 +24,9 @@ enum Command {
     Controller(ControllerArgs),
     /// A whole cluster on this machine: the API server, simulated CDI, KubeVirt and
     /// pods, Ferry's controllers and an OVA inventory; migrates sample VMs with live
-    /// progress, then serves for kubectl until Ctrl-C.
-    Sandbox(SandboxArgs),
+    /// progress, then serves for kubectl until Ctrl-C. --kube-bin runs it on the real
+    /// kube-apiserver and etcd.
+    Sandbox(Box<SandboxArgs>),
     /// Run the embedded Kubernetes-compatible API server standalone; prints the
     /// path of the kubeconfig it writes (mode 0600) for kubectl and controllers.
     Apiserver(ApiserverArgs),
@@ -81,6 +82,12 @@ struct SandboxArgs {
     /// [default: ~/.local/share/ferry/sandbox]
     #[arg(long, value_name = "DIR")]
     data_dir: Option<std::path::PathBuf>,
+    /// Run on the real kube-apiserver and etcd from this directory (what
+    /// tools/kube/build.sh prints), with kube-controller-manager for garbage
+    /// collection, namespaces, ServiceAccounts and PV/PVC protection, instead of
+    /// Ferry's embedded API server; their state goes to DIR/kube
+    #[arg(long, value_name = "BINDIR")]
+    kube_bin: Option<std::path::PathBuf>,
     /// The OVA catalog directory [default: sample appliances in DIR/catalog]
     #[arg(long, value_name = "DIR")]
     catalog: Option<std::path::PathBuf>,
@@ -204,10 +211,13 @@ fn vsphere_choice(
 fn run_sandbox(args: SandboxArgs) -> anyhow::Result<()> {
     use ferry_sandbox::cluster::faults::{ApiFaults, DiskFailure, Faults, ObjectDelay};
     use ferry_sandbox::sandbox::{self, controllers::FerryManager, progress::Mode};
+    // kube-rs logs each failed request at ERROR; the sandbox reports or retries them
+    // itself (the real control plane's readiness probe fails a few times at start).
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("warn,kube_client::client::builder=off")
+            }),
         )
         .with_writer(std::io::stderr)
         .try_init();
@@ -246,6 +256,10 @@ fn run_sandbox(args: SandboxArgs) -> anyhow::Result<()> {
             faults,
             api_faults,
             controllers: std::sync::Arc::new(FerryManager::default()),
+            server: match args.kube_bin {
+                Some(bin) => sandbox::ServerChoice::Real { bin },
+                None => sandbox::ServerChoice::Embedded,
+            },
         },
         demo: !args.no_demo,
         vms: args.vms.map(usize::from),
@@ -316,7 +330,7 @@ pub fn run() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Sandbox(args) => match run_sandbox(args) {
+        Command::Sandbox(args) => match run_sandbox(*args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("ferry sandbox: {e:#}");

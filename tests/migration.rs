@@ -3,7 +3,8 @@
 //! converted images hold the source disks' content; a VM whose disk fails fails alone
 //! and a new Migration completes it; one VM is canceled; the controllers are killed and
 //! restarted mid-run. (The whole sandbox restarted mid-run: `tests/sandbox.rs`, as
-//! processes.)
+//! processes.) The cold migration and the controllers' restart also run on the real
+//! kube-apiserver and etcd (`--kube-bin`, from FERRY_KUBE_BIN).
 //!
 //! Scenarios run one at a time (each is a whole cluster; the machine is small).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -14,17 +15,18 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::bounded;
 use common::results::{
     assert_converted, catalog, converting, kubectl_binary, no_duplicates, states,
 };
+use common::{bounded, kube_bin};
 use ferry_api::destination::VirtualMachine;
 use ferry_api::{Migration, Plan};
 use ferry_sandbox::cluster::Pace;
 use ferry_sandbox::cluster::faults::{DiskFailure, Faults};
 use ferry_sandbox::sandbox::controllers::FerryManager;
 use ferry_sandbox::sandbox::progress::{self, PlanState, VmState};
-use ferry_sandbox::sandbox::{Sandbox, SandboxOptions, demo};
+use ferry_sandbox::sandbox::{Sandbox, SandboxOptions, ServerChoice, demo};
+use k8s_openapi::api::core::v1::{Event, Node};
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use serde_json::json;
 
@@ -42,7 +44,13 @@ fn options(dir: &Path, pace: Pace, faults: Faults) -> SandboxOptions {
         faults,
         api_faults: Default::default(),
         controllers: Arc::new(FerryManager::default()),
+        server: ServerChoice::Embedded,
     }
+}
+
+/// The real kube-apiserver, etcd and kube-controller-manager (FERRY_KUBE_BIN).
+fn real() -> ServerChoice {
+    ServerChoice::Real { bin: kube_bin() }
 }
 
 /// An error and its causes, one line.
@@ -70,6 +78,35 @@ async fn start(options: &SandboxOptions) -> Sandbox {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     sandbox
+}
+
+/// On the real server: the sandbox's node exists and is Ready, and pods were bound to
+/// it through `pods/binding` (the scheduler's `Scheduled` Events say so).
+async fn bound_through_the_node(client: &kube::Client) {
+    let nodes: Api<Node> = Api::all(client.clone());
+    let nodes = nodes.list(&ListParams::default()).await.unwrap().items;
+    assert_eq!(nodes.len(), 1, "one simulated node");
+    let node = nodes[0].metadata.name.clone().unwrap();
+    let ready = nodes[0]
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+    assert!(ready, "the node {node} is Ready");
+    let events: Api<Event> = Api::namespaced(client.clone(), demo::TARGET_NAMESPACE);
+    let scheduled: Vec<String> = events
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|e| e.reason.as_deref() == Some("Scheduled"))
+        .filter_map(|e| e.message)
+        .collect();
+    assert!(!scheduled.is_empty(), "no pod was bound");
+    for message in &scheduled {
+        assert!(message.ends_with(&format!(" to {node}")), "{message}");
+    }
 }
 
 /// Waits until the Plan's latest migration ends; returns the Plan.
@@ -115,10 +152,25 @@ async fn copying(sandbox: &Sandbox) -> Plan {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sample_vms_migrate_and_their_images_equal_the_sources() {
+    sample_vms_migrate(ServerChoice::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sample_vms_migrate_on_the_real_kube_apiserver() {
+    sample_vms_migrate(real()).await;
+}
+
+async fn sample_vms_migrate(server: ServerChoice) {
     let _one = ONE_AT_A_TIME.lock().await;
     bounded(async {
         let dir = tempfile::tempdir().unwrap();
-        let sandbox = start(&options(dir.path(), Pace::fast(), Faults::default())).await;
+        let options = SandboxOptions {
+            server,
+            ..options(dir.path(), Pace::fast(), Faults::default())
+        };
+        let real_server = matches!(options.server, ServerChoice::Real { .. });
+        let sandbox = start(&options).await;
+        assert_eq!(sandbox.is_real_server(), real_server);
         sandbox.apply_demo(None).await.unwrap();
         let plan = finished(&sandbox, MIGRATION).await;
         assert_eq!(
@@ -149,6 +201,9 @@ async fn sample_vms_migrate_and_their_images_equal_the_sources() {
         let interfaces = &efi.spec.template.spec.domain.devices.interfaces;
         assert_eq!(interfaces.len(), 2, "both NICs are migrated");
         no_duplicates(&client, &catalog, &plan).await;
+        if real_server {
+            bound_through_the_node(&client).await;
+        }
         let migrations: Api<Migration> = Api::namespaced(client.clone(), demo::NAMESPACE);
         let migration = migrations.get(&format!("{}-1", demo::PLAN)).await.unwrap();
         assert!(
@@ -305,6 +360,15 @@ async fn one_vm_is_canceled_while_the_others_complete() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn controllers_killed_mid_run_finish_every_vm_after_a_restart() {
+    controllers_killed_mid_run(ServerChoice::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn controllers_killed_mid_run_on_the_real_kube_apiserver() {
+    controllers_killed_mid_run(real()).await;
+}
+
+async fn controllers_killed_mid_run(server: ServerChoice) {
     let _one = ONE_AT_A_TIME.lock().await;
     bounded(async {
         let dir = tempfile::tempdir().unwrap();
@@ -312,7 +376,11 @@ async fn controllers_killed_mid_run_finish_every_vm_after_a_restart() {
             bytes_per_second: Some(16 << 20),
             ..Pace::fast()
         };
-        let mut sandbox = start(&options(dir.path(), pace, Faults::default())).await;
+        let options = SandboxOptions {
+            server,
+            ..options(dir.path(), pace, Faults::default())
+        };
+        let mut sandbox = start(&options).await;
         sandbox.apply_demo(Some(3)).await.unwrap();
         copying(&sandbox).await;
         sandbox.stop_controllers().await;

@@ -1,6 +1,7 @@
 //! `ferry sandbox` as a user runs it: the process starts the API server, the simulated
 //! cluster, the controllers and the OVA inventory, writes `endpoints.json` once the two
-//! Providers are Ready, serves until Ctrl-C, and resumes from its data directory.
+//! Providers are Ready, serves until Ctrl-C, and resumes from its data directory; on
+//! the real kube-apiserver and etcd too (`--kube-bin`, from FERRY_KUBE_BIN).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -8,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::results::{assert_converted, catalog, converting, no_duplicates};
-use common::{Ferry, bounded, client, token, wait_for_file};
+use common::{Ferry, bounded, client, kube_bin, token, wait_for_file};
 use ferry_api::{Plan, Provider};
 use ferry_sandbox::sandbox::progress::{self, PlanState};
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -119,6 +120,12 @@ async fn bad_flags_are_refused_with_what_to_write() {
             ("--delay", "node/x=1", "KIND/NAME=SECONDS"),
             ("--api-error-rate", "2", "between 0 and 1"),
             ("--progress", "fancy", "bars, lines or quiet"),
+            ("--kube-bin", "/nonexistent/kube", "not a directory"),
+            (
+                "--kube-bin",
+                &dir.path().display().to_string(),
+                "no executable kube-apiserver",
+            ),
         ] {
             let mut ferry =
                 Ferry::spawn(&["sandbox", "--data-dir", &data, flag, value], dir.path());
@@ -128,6 +135,9 @@ async fn bad_flags_are_refused_with_what_to_write() {
             );
             let output = ferry.output();
             assert!(output.contains(expected), "{flag} {value}: {output}");
+            if flag == "--kube-bin" {
+                assert!(output.contains("tools/kube/build.sh"), "{output}");
+            }
         }
         assert!(
             !dir.path().join("sandbox").join("kubeconfig").exists(),
@@ -145,11 +155,17 @@ async fn plan(client: &kube::Client) -> Option<Plan> {
 
 /// Starts `ferry sandbox --no-demo` on `data` and returns it with a client, to look at
 /// what an earlier run left.
-async fn inspect(data: &std::path::Path, logs: &std::path::Path) -> (Ferry, kube::Client) {
+async fn inspect(
+    data: &std::path::Path,
+    logs: &std::path::Path,
+    extra: &[&str],
+) -> (Ferry, kube::Client) {
     let endpoints = data.join("endpoints.json");
     let _ = std::fs::remove_file(&endpoints);
     let data_arg = data.display().to_string();
-    let mut ferry = Ferry::spawn(&["sandbox", "--data-dir", &data_arg, "--no-demo"], logs);
+    let mut args = vec!["sandbox", "--data-dir", &data_arg, "--no-demo"];
+    args.extend_from_slice(extra);
+    let mut ferry = Ferry::spawn(&args, logs);
     wait_for_file(&mut ferry, &endpoints, START).await;
     let client = client(&data.join("kubeconfig")).await;
     (ferry, client)
@@ -188,7 +204,7 @@ async fn exit_when_done_migrates_every_sample_and_exits_0() {
         );
 
         // The result stays in the data directory: the converted disks equal the sources.
-        let (mut ferry, client) = inspect(&data, dir.path()).await;
+        let (mut ferry, client) = inspect(&data, dir.path(), &[]).await;
         let plan = plan(&client).await.expect("the demo plan");
         assert_eq!(progress::plan_state(&plan), PlanState::Succeeded);
         let catalog = catalog();
@@ -238,11 +254,23 @@ async fn exit_when_done_fails_with_the_reason_when_a_vm_fails() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sandbox_killed_mid_run_resumes_from_its_data_dir() {
+    killed_mid_run_resumes(&[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_the_real_kube_apiserver_a_sandbox_killed_mid_run_resumes_from_its_data_dir() {
+    let bin = kube_bin().display().to_string();
+    killed_mid_run_resumes(&["--kube-bin", &bin]).await;
+}
+
+/// Kills `ferry sandbox <extra>` while a VM copies, runs it again on the same data
+/// directory until the migration ends, then looks at the result.
+async fn killed_mid_run_resumes(extra: &[&str]) {
     bounded(async {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("sandbox");
         let data_arg = data.display().to_string();
-        let args = [
+        let mut args = vec![
             "sandbox",
             "--data-dir",
             &data_arg,
@@ -254,6 +282,7 @@ async fn a_sandbox_killed_mid_run_resumes_from_its_data_dir() {
             "--progress",
             "lines",
         ];
+        args.extend_from_slice(extra);
         let mut ferry = Ferry::spawn(&args, dir.path());
         wait_for_file(&mut ferry, &data.join("endpoints.json"), START).await;
         let client = client(&data.join("kubeconfig")).await;
@@ -282,7 +311,7 @@ async fn a_sandbox_killed_mid_run_resumes_from_its_data_dir() {
         );
         assert!(again.output().contains("3 succeeded"), "{}", again.output());
 
-        let (mut ferry, client) = inspect(&data, dir.path()).await;
+        let (mut ferry, client) = inspect(&data, dir.path(), extra).await;
         let plan = plan(&client).await.expect("the demo plan");
         let migrations: Api<ferry_api::Migration> =
             Api::namespaced(client.clone(), "konveyor-forklift");
@@ -302,6 +331,22 @@ async fn a_sandbox_killed_mid_run_resumes_from_its_data_dir() {
             assert_converted(&client, &plan, &catalog, vm).await;
         }
         assert!(ferry.interrupt().await, "{}", ferry.output());
+        if !extra.is_empty() {
+            assert!(
+                ferry.output().contains("the real kube-apiserver"),
+                "{}",
+                ferry.output()
+            );
+            assert!(data.join("kube").join("etcd").is_dir(), "etcd's data");
+            // The data directory is the real server's: the embedded one refuses it.
+            let mut embedded = Ferry::spawn(
+                &["sandbox", "--data-dir", &data_arg, "--exit-when-done"],
+                dir.path(),
+            );
+            assert!(!embedded.wait(Duration::from_secs(60)).await);
+            let output = embedded.output();
+            assert!(output.contains("with the same --kube-bin"), "{output}");
+        }
     })
     .await;
 }

@@ -137,6 +137,18 @@ pub async fn wait_for_file(ferry: &mut Ferry, path: &Path, limit: Duration) {
     }
 }
 
+/// The real kube-apiserver's binaries for `ferry sandbox --kube-bin` (FERRY_KUBE_BIN,
+/// which scripts/test exports); fails the test with what to do when it is not set.
+pub fn kube_bin() -> PathBuf {
+    match std::env::var_os("FERRY_KUBE_BIN") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => panic!(
+            "FERRY_KUBE_BIN is not set: run scripts/test (its set-up builds kube-apiserver, \
+             etcd and kube-controller-manager with tools/kube/build.sh and exports it)"
+        ),
+    }
+}
+
 /// A client from a kubeconfig file.
 pub async fn client(kubeconfig: &Path) -> kube::Client {
     ferry_sandbox::cluster::install_crypto_provider();

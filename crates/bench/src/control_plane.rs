@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ferry_api::Plan;
-use ferry_apiserver::CountersSnapshot;
+use ferry_apiserver::{CountersSnapshot, RunningApiServer};
 use ferry_inventory::ova::samples::{BenchDisk, SampleOptions, generate_catalog};
 use ferry_sandbox::cluster::Pace;
 use ferry_sandbox::cluster::config::STORAGE_CLASS;
@@ -432,18 +432,25 @@ fn say(out: &mut (dyn Write + Send), text: &str) -> Result<(), BenchError> {
     writeln!(out, "{text}").map_err(BenchError::Io)
 }
 
+/// The sandbox's embedded API server, whose request counters the benchmark reads.
+fn embedded(sandbox: &Sandbox) -> Result<&RunningApiServer, BenchError> {
+    sandbox.api_server().ok_or_else(|| {
+        BenchError::Invalid("the control-plane benchmark runs on the embedded API server".into())
+    })
+}
+
 /// Counts the controllers' requests during `window` (after `settle`).
 async fn idle_window(
-    sandbox: &Sandbox,
+    api: &RunningApiServer,
     settle: Duration,
     window: Duration,
 ) -> (CountersSnapshot, Duration) {
     tokio::time::sleep(settle).await;
-    let before = sandbox.api_server().counters();
+    let before = api.counters();
     let started = Instant::now();
     tokio::time::sleep(window).await;
     let elapsed = started.elapsed();
-    (sandbox.api_server().counters().since(&before), elapsed)
+    (api.counters().since(&before), elapsed)
 }
 
 fn write_trace(path: &Path, trace: &[requests::Traced]) -> Result<(), BenchError> {
@@ -536,6 +543,7 @@ pub async fn run(
         },
         faults: Faults::default(),
         api_faults: ApiFaults::default(),
+        server: Default::default(),
         controllers: Arc::new(controllers.clone()),
     };
     let mut sandbox = Sandbox::start(&sandbox_options).await?;
@@ -570,7 +578,7 @@ async fn measure(
     load: &mut Load,
     out: &mut (dyn Write + Send),
 ) -> Result<ControlPlaneReport, BenchError> {
-    let mut config = sandbox.api_server().client_config();
+    let mut config = embedded(sandbox)?.client_config();
     config.headers.push((
         http::header::USER_AGENT,
         http::HeaderValue::from_static(BENCH_AGENT),
@@ -613,7 +621,7 @@ async fn measure(
         ..Idle::default()
     };
     if !options.idle.is_zero() {
-        let (window, elapsed) = idle_window(sandbox, options.settle, options.idle).await;
+        let (window, elapsed) = idle_window(embedded(sandbox)?, options.settle, options.idle).await;
         idle.ready_requests = Requests::of(CONTROLLER_AGENT, &window);
         idle.ready = Some(per_minute(idle.ready_requests.total, elapsed));
         say(
@@ -639,7 +647,7 @@ async fn measure(
     }
     let cpu_before = proc_stats();
     load.migration_start = procfs::load_average();
-    let counters_before = sandbox.api_server().counters();
+    let counters_before = embedded(sandbox)?.counters();
     let started = Instant::now();
     let migration_object = demo::migration(1);
     let migration = migration_object["metadata"]["name"]
@@ -669,13 +677,13 @@ async fn measure(
     .await?;
     let seconds = started.elapsed().as_secs_f64();
     load.migration_end = procfs::load_average();
-    let at_success = sandbox.api_server().counters();
+    let at_success = embedded(sandbox)?.counters();
     say(
         out,
         &format!("  plan Succeeded {seconds:.3} s after Migration {migration} was created"),
     )?;
     tokio::time::sleep(options.settle).await;
-    let after = sandbox.api_server().counters();
+    let after = embedded(sandbox)?.counters();
     let cpu_after = proc_stats();
     let window = after.since(&counters_before);
     let controller_requests = Requests::of(CONTROLLER_AGENT, &window);
@@ -706,7 +714,7 @@ async fn measure(
         .count();
 
     if !options.idle.is_zero() {
-        let (window, elapsed) = idle_window(sandbox, Duration::ZERO, options.idle).await;
+        let (window, elapsed) = idle_window(embedded(sandbox)?, Duration::ZERO, options.idle).await;
         idle.finished_requests = Requests::of(CONTROLLER_AGENT, &window);
         idle.cluster_finished_requests = Requests::of(CLUSTER_AGENT, &window);
         idle.finished = Some(per_minute(idle.finished_requests.total, elapsed));

@@ -63,7 +63,7 @@ async fn inventory(sandbox: &Sandbox, uid: &str, collection: &str) -> serde_json
     );
     let response = reqwest::Client::new()
         .get(url)
-        .bearer_auth(sandbox.api_server().token())
+        .bearer_auth(sandbox.token())
         .send()
         .await
         .unwrap();
@@ -104,6 +104,7 @@ async fn run() {
         faults: Default::default(),
         api_faults: Default::default(),
         controllers: Arc::new(FerryManager::default()),
+        server: Default::default(),
     };
     let mut sandbox = Sandbox::start(&options).await.unwrap();
     sandbox.start_controllers().await.unwrap();

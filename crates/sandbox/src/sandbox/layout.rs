@@ -7,6 +7,7 @@
 //!   endpoints.json    the API server and inventory URLs, the catalog, the namespace
 //!   sandbox.json      what must stay the same across runs (API server port, pod network)
 //!   apiserver/        the embedded API server's database
+//!   kube/             or the real control plane's: etcd's data, keys, token, logs
 //!   catalog/          the sample appliances (unless --catalog names another directory)
 //!   volumes/          provisioned volumes: volumes/pvc-<uid>/disk.img
 //!   logs/             container output: logs/<namespace>/<pod>/<container>.log
@@ -66,6 +67,12 @@ impl Layout {
     /// `DIR/apiserver`.
     pub fn apiserver(&self) -> PathBuf {
         self.root.join("apiserver")
+    }
+
+    /// The real control plane's directory (`--kube-bin`): etcd's data, keys, token,
+    /// kubeconfig and the servers' logs.
+    pub fn kube(&self) -> PathBuf {
+        self.root.join("kube")
     }
 
     /// `DIR/catalog`.

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ferry_api::{Migration, Plan, Provider};
-use ferry_apiserver::{ApiServer, MemoryLogs, RunningApiServer};
+use ferry_apiserver::{MemoryLogs, RunningApiServer};
 use ferry_inventory::Registry;
 use ferry_inventory::ova::samples::SampleOptions;
 use ferry_inventory::rest::{RestState, auth::StaticToken, router};
-use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use serde_json::Value;
@@ -22,6 +22,7 @@ use super::controllers::{ControllerSetup, Controllers, RunningControllers};
 use super::demo;
 use super::layout::{self, Endpoints, Layout, State};
 use super::progress::{self, DiskSizes, Display, Mode, PlanState};
+use super::server::{Server, ServerChoice};
 use crate::cluster::apifaults::faulty_client;
 use crate::cluster::config::{PodNetwork, STORAGE_CLASS};
 use crate::cluster::faults::{ApiFaults, Faults};
@@ -45,6 +46,21 @@ pub enum SandboxError {
     /// The API server did not start.
     #[error("the API server did not start")]
     ApiServer(#[from] ferry_apiserver::StartError),
+    /// The real kube-apiserver, etcd or kube-controller-manager did not start.
+    #[error("the real control plane did not start: {0}")]
+    RealServer(Box<ferry_realkube::Error>),
+    /// `--kube-bin` names a directory without the control-plane binaries.
+    #[error(
+        "--kube-bin {}: {reason}; build kube-apiserver, etcd, kube-controller-manager and \
+         kubectl with tools/kube/build.sh and pass the directory it prints",
+        dir.display()
+    )]
+    KubeBin {
+        /// The directory.
+        dir: PathBuf,
+        /// What is missing.
+        reason: String,
+    },
     /// The simulated cluster did not start.
     #[error("the simulated cluster did not start")]
     Cluster(#[from] cluster::Error),
@@ -101,12 +117,14 @@ pub struct SandboxOptions {
     pub api_faults: ApiFaults,
     /// The controllers.
     pub controllers: Arc<dyn Controllers>,
+    /// The API server: Ferry's embedded one, or the real kube-apiserver and etcd.
+    pub server: ServerChoice,
 }
 
 /// A running sandbox.
 pub struct Sandbox {
     layout: Layout,
-    api: RunningApiServer,
+    api: Server,
     cluster: Option<Cluster>,
     client: kube::Client,
     inventory_url: String,
@@ -171,10 +189,15 @@ impl Sandbox {
     /// prepares the catalog. The controllers start with [`Sandbox::start_controllers`].
     pub async fn start(options: &SandboxOptions) -> Result<Self, SandboxError> {
         cluster::install_crypto_provider();
+        if let ServerChoice::Real { bin } = &options.server {
+            // Before anything is written: a wrong directory is a typo to fix at once.
+            super::server::binaries(bin)?;
+        }
         let layout = Layout::new(&options.data_dir).map_err(|source| SandboxError::DataDir {
             dir: options.data_dir.clone(),
             source,
         })?;
+        super::server::check_data_dir(&options.server, &layout)?;
         layout.create().map_err(|source| SandboxError::DataDir {
             dir: layout.root.clone(),
             source,
@@ -200,13 +223,10 @@ impl Sandbox {
         };
         let ova_url = format!("127.0.0.1:{}", catalog.display());
 
-        let api = start_api_server(&layout, state.apiserver_port).await?;
-        state.apiserver_port = api
-            .url()
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.trim_end_matches('/').parse().ok())
-            .unwrap_or(0);
+        let api = Server::start(&options.server, &layout, state.apiserver_port).await?;
+        if !api.is_real() {
+            state.apiserver_port = api.port();
+        }
         let client = api.client().map_err(kube_error("building a client"))?;
 
         let mut config = ClusterConfig::new(&layout.root);
@@ -219,11 +239,12 @@ impl Sandbox {
         config.shares = vec![catalog.clone()];
         config.pace = options.pace.clone();
         config.faults = options.faults.clone();
-        replay_logs(&layout.root.join("logs"), &api.memory_logs());
-        config.logs = Arc::new(Tee(vec![
-            Arc::new(FileLogs::new(layout.root.join("logs"))) as Arc<dyn PodLogs>,
-            api.memory_logs() as Arc<dyn PodLogs>,
-        ]));
+        let mut logs = vec![Arc::new(FileLogs::new(layout.root.join("logs"))) as Arc<dyn PodLogs>];
+        if let Some(memory) = api.memory_logs() {
+            replay_logs(&layout.root.join("logs"), &memory);
+            logs.push(memory as Arc<dyn PodLogs>);
+        }
+        config.logs = Arc::new(Tee(logs));
         let _ = layout::write_json(&layout.state(), &state);
         install_forklift_crds(&client).await?;
         let cluster = Cluster::start(client.clone(), config).await?;
@@ -290,9 +311,26 @@ impl Sandbox {
         self.client.clone()
     }
 
-    /// The embedded API server (its request counters, for benchmarks).
-    pub fn api_server(&self) -> &RunningApiServer {
-        &self.api
+    /// The embedded API server (its request counters, for benchmarks); `None` on the
+    /// real kube-apiserver.
+    pub fn api_server(&self) -> Option<&RunningApiServer> {
+        self.api.embedded()
+    }
+
+    /// A client configuration for the sandbox's API server (as its admin).
+    pub fn client_config(&self) -> kube::Config {
+        self.api.client_config()
+    }
+
+    /// The bearer token the API server and the inventory service accept (the API
+    /// server's admin token: a secret, never to be logged).
+    pub fn token(&self) -> String {
+        self.api.token()
+    }
+
+    /// True when the sandbox runs on the real kube-apiserver and etcd.
+    pub fn is_real_server(&self) -> bool {
+        self.api.is_real()
     }
 
     /// The inventory of a source Provider, by UID.
@@ -313,8 +351,8 @@ impl Sandbox {
     /// Where to reach the sandbox.
     pub fn endpoints(&self) -> Endpoints {
         Endpoints {
-            apiserver: self.api.url().to_owned(),
-            kubeconfig: self.api.kubeconfig_path().to_owned(),
+            apiserver: self.api.url(),
+            kubeconfig: self.layout.kubeconfig(),
             inventory: self.inventory_url.clone(),
             namespace: demo::NAMESPACE.into(),
             catalog: self.catalog.clone(),
@@ -358,11 +396,47 @@ impl Sandbox {
         for name in [demo::NAMESPACE, demo::TARGET_NAMESPACE] {
             apply(&namespaces, &demo::namespace(name)).await?;
         }
+        if self.api.is_real() {
+            // ServiceAccount admission refuses pods until kube-controller-manager has
+            // made the namespace's `default` account.
+            for name in [demo::NAMESPACE, demo::TARGET_NAMESPACE] {
+                self.wait_default_service_account(name, Duration::from_secs(60))
+                    .await?;
+            }
+        }
         let secrets: Api<Secret> = Api::namespaced(self.client.clone(), demo::NAMESPACE);
         apply(&secrets, &demo::ova_secret(&self.ova_url)).await?;
         let providers: Api<Provider> = Api::namespaced(self.client.clone(), demo::NAMESPACE);
         apply(&providers, &demo::host_provider()).await?;
         apply(&providers, &demo::ova_provider(&self.ova_url)).await?;
+        Ok(())
+    }
+
+    /// Waits until `namespace` has its `default` ServiceAccount.
+    async fn wait_default_service_account(
+        &self,
+        namespace: &str,
+        limit: Duration,
+    ) -> Result<(), SandboxError> {
+        let accounts: Api<ServiceAccount> = Api::namespaced(self.client.clone(), namespace);
+        let deadline = Instant::now() + limit;
+        while accounts
+            .get_opt("default")
+            .await
+            .map_err(kube_error(format!(
+                "reading ServiceAccount {namespace}/default"
+            )))?
+            .is_none()
+        {
+            if Instant::now() > deadline {
+                return Err(SandboxError::Timeout(format!(
+                    "namespace {namespace} got no default ServiceAccount within {} s \
+                     (kube-controller-manager's serviceaccount-controller makes it)",
+                    limit.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
         Ok(())
     }
 
@@ -528,27 +602,6 @@ impl Sandbox {
     }
 }
 
-async fn start_api_server(layout: &Layout, port: u16) -> Result<RunningApiServer, SandboxError> {
-    let builder = || {
-        ApiServer::builder()
-            .data_dir(layout.apiserver())
-            .kubeconfig_path(layout.kubeconfig())
-    };
-    if port != 0 {
-        match builder().listen(format!("127.0.0.1:{port}")).start().await {
-            Ok(api) => return Ok(api),
-            Err(ferry_apiserver::StartError::Listen { .. }) => {
-                tracing::info!(
-                    port,
-                    "the API server's previous port is taken; picking another"
-                );
-            }
-            Err(error) => return Err(error.into()),
-        }
-    }
-    Ok(builder().listen("127.0.0.1:0").start().await?)
-}
-
 /// Installs Forklift's CRDs (`ferry_api::crds`) and waits until they are served.
 async fn install_forklift_crds(client: &kube::Client) -> Result<(), SandboxError> {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
@@ -629,7 +682,14 @@ pub async fn run(options: Options, out: &mut (impl Write + Send)) -> Result<Outc
     super::prereq::ensure_qemu_img(out)?;
     let mut sandbox = Sandbox::start(&options.sandbox).await?;
     let endpoints = sandbox.endpoints();
-    say(out, &format!("  API server   {}", endpoints.apiserver))?;
+    say(
+        out,
+        &format!(
+            "  API server   {} ({})",
+            endpoints.apiserver,
+            options.sandbox.server.describe()
+        ),
+    )?;
     say(out, &format!("  inventory    {}", endpoints.inventory))?;
     say(
         out,
