@@ -25,9 +25,10 @@ pub enum StorageError {
         /// Why.
         source: redb::Error,
     },
-    /// Another process has the data directory's database open.
+    /// Another process, or a server of this one not stopped yet, has the data
+    /// directory's database open.
     #[error(
-        "the database at {0} is in use by another process (is another `ferry apiserver` running on this data directory?)"
+        "the database at {0} is in use (is another `ferry apiserver` running on this data directory, or a server in this process not stopped yet?)"
     )]
     InUse(PathBuf),
     /// A transaction failed.

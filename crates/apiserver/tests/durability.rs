@@ -148,3 +148,71 @@ async fn acknowledged_writes_survive_kill_9() {
     let again: Api<ConfigMap> = Api::namespaced(kube::Client::try_from(cfg).unwrap(), "default");
     assert!(again.get_opt("after-restart").await.unwrap().is_some());
 }
+
+/// Starts a server on `dir`, bounded.
+async fn start_on(dir: &std::path::Path) -> ferry_apiserver::RunningApiServer {
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        ApiServer::builder().data_dir(dir).start(),
+    )
+    .await
+    .expect("the server starts within 20 s")
+    .unwrap_or_else(|e| panic!("starting on {}: {e}", dir.display()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_and_start_again_on_one_data_dir_in_one_process() {
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..3 {
+        let server = start_on(dir.path()).await;
+        let client = server.client().unwrap();
+        let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+        // What earlier rounds wrote is there.
+        for earlier in 0..round {
+            assert!(
+                api.get_opt(&format!("round-{earlier}"))
+                    .await
+                    .unwrap()
+                    .is_some(),
+                "round {round}: round-{earlier} is missing"
+            );
+        }
+        let cm: ConfigMap =
+            serde_json::from_value(json!({"metadata": {"name": format!("round-{round}")}}))
+                .unwrap();
+        api.create(&PostParams::default(), &cm).await.unwrap();
+        // A watch still open when the server stops must not keep the database.
+        let mut stream = {
+            use futures::StreamExt;
+            api.watch(&kube::api::WatchParams::default(), "0")
+                .await
+                .unwrap()
+                .boxed()
+        };
+        let watching = tokio::spawn(async move {
+            use futures::StreamExt;
+            while let Some(Ok(_)) = stream.next().await {}
+        });
+        tokio::time::timeout(Duration::from_secs(20), server.shutdown())
+            .await
+            .expect("shutdown within 20 s");
+        tokio::time::timeout(Duration::from_secs(20), watching)
+            .await
+            .expect("the watch ends when the server stops")
+            .unwrap();
+        drop(client);
+    }
+    // A server dropped without shutdown releases the database at once, even with
+    // a watch open.
+    let server = start_on(dir.path()).await;
+    let api: Api<ConfigMap> = Api::namespaced(server.client().unwrap(), "default");
+    let _open = api
+        .watch(&kube::api::WatchParams::default(), "0")
+        .await
+        .unwrap();
+    drop(server);
+    let server = start_on(dir.path()).await;
+    let api: Api<ConfigMap> = Api::namespaced(server.client().unwrap(), "default");
+    assert!(api.get_opt("round-2").await.unwrap().is_some());
+    server.shutdown().await;
+}

@@ -473,9 +473,12 @@ impl std::fmt::Debug for InProcess {
 impl Drop for InProcess {
     fn drop(&mut self) {
         self.api.shutdown.cancel();
+        self.api.drop_watches();
         for t in self.tasks.drain(..) {
             t.abort();
         }
+        // As for `RunningApiServer`: the database is released with the handle.
+        self.api.store.close();
     }
 }
 
@@ -684,8 +687,14 @@ impl RunningApiServer {
     async fn stop(&mut self) {
         self.api.shutdown.cancel();
         self.api.drop_watches();
-        for t in self.tasks.drain(..) {
+        // Controllers end: aborted, then joined, so none of them still holds the
+        // store when it closes.
+        let tasks: Vec<JoinHandle<()>> = self.tasks.drain(..).collect();
+        for t in &tasks {
             t.abort();
+        }
+        for t in tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
         }
         if let Some(s) = self.server.take() {
             let _ = tokio::time::timeout(Duration::from_secs(5), s).await;
@@ -702,12 +711,17 @@ impl RunningApiServer {
 impl Drop for RunningApiServer {
     fn drop(&mut self) {
         self.api.shutdown.cancel();
+        self.api.drop_watches();
         for t in self.tasks.drain(..) {
             t.abort();
         }
         if let Some(s) = self.server.take() {
             s.abort();
         }
+        // Release the database now (a no-op after `shutdown`): tasks still winding
+        // down would otherwise hold it, and a restart on the same data directory
+        // would find it in use. Closing waits for queued commits only.
+        self.api.store.close();
         if let Some(t) = self.temp.take() {
             let _ = std::fs::remove_dir_all(t);
         }
