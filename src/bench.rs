@@ -57,6 +57,10 @@ struct ControlPlaneArgs {
     /// Write every API request of the migration, timed, to FILE.
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
+    /// Run on the real kube-apiserver and etcd from BINDIR (tools/kube/build.sh prints
+    /// it) instead of the embedded server; requests are counted from its audit log.
+    #[arg(long, value_name = "BINDIR")]
+    kube_bin: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -114,6 +118,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
                 options.timeout = Duration::from_secs(args.timeout_seconds);
                 options.requests = Some(requests);
                 options.trace = args.trace;
+                options.kube_bin = args.kube_bin;
                 let report = ferry_bench::control_plane::run(&options, &mut progress).await?;
                 anyhow::Ok(serde_json::to_string(&report)?)
             }

@@ -257,7 +257,10 @@ fn run_sandbox(args: SandboxArgs) -> anyhow::Result<()> {
             api_faults,
             controllers: std::sync::Arc::new(FerryManager::default()),
             server: match args.kube_bin {
-                Some(bin) => sandbox::ServerChoice::Real { bin },
+                Some(bin) => sandbox::ServerChoice::Real {
+                    bin,
+                    apiserver_args: Vec::new(),
+                },
                 None => sandbox::ServerChoice::Embedded,
             },
         },

@@ -50,7 +50,10 @@ fn options(dir: &Path, pace: Pace, faults: Faults) -> SandboxOptions {
 
 /// The real kube-apiserver, etcd and kube-controller-manager (FERRY_KUBE_BIN).
 fn real() -> ServerChoice {
-    ServerChoice::Real { bin: kube_bin() }
+    ServerChoice::Real {
+        bin: kube_bin(),
+        apiserver_args: Vec::new(),
+    }
 }
 
 /// An error and its causes, one line.

@@ -30,12 +30,13 @@ use ferry_sandbox::cluster::Pace;
 use ferry_sandbox::cluster::config::STORAGE_CLASS;
 use ferry_sandbox::cluster::faults::{ApiFaults, Faults};
 use ferry_sandbox::sandbox::layout::Layout;
-use ferry_sandbox::sandbox::{Sandbox, SandboxOptions, catalog, demo};
+use ferry_sandbox::sandbox::{Sandbox, SandboxOptions, ServerChoice, catalog, demo};
 use kube::api::{Api, Patch, PatchParams};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::BenchError;
+use crate::audit::AuditLog;
 use crate::controller::{BenchControllers, ControllerMode};
 use crate::forklift::{self, Floor};
 use crate::procfs::{self, ProcStats};
@@ -71,6 +72,9 @@ pub struct ControlPlaneOptions {
     pub requests: Option<RequestLog>,
     /// Write every API request of the migration, timed, to this file.
     pub trace: Option<PathBuf>,
+    /// Run on the real kube-apiserver and etcd from this directory instead of the
+    /// embedded server; requests are then counted from kube-apiserver's audit log.
+    pub kube_bin: Option<PathBuf>,
 }
 
 impl ControlPlaneOptions {
@@ -87,6 +91,7 @@ impl ControlPlaneOptions {
             timeout: Duration::from_secs(1800),
             requests: None,
             trace: None,
+            kube_bin: None,
         }
     }
 }
@@ -166,6 +171,8 @@ pub struct ControlPlaneReport {
     pub max_inflight: i64,
     /// `process` or `in-process`.
     pub controller: &'static str,
+    /// The API server: `embedded` or `kube-apiserver`.
+    pub server: &'static str,
     /// What the simulated work costs: `zero-delay`.
     pub work: &'static str,
     /// Seconds from the Migration's creation to the plan's `Succeeded` (all of it is
@@ -432,25 +439,38 @@ fn say(out: &mut (dyn Write + Send), text: &str) -> Result<(), BenchError> {
     writeln!(out, "{text}").map_err(BenchError::Io)
 }
 
-/// The sandbox's embedded API server, whose request counters the benchmark reads.
-fn embedded(sandbox: &Sandbox) -> Result<&RunningApiServer, BenchError> {
-    sandbox.api_server().ok_or_else(|| {
-        BenchError::Invalid("the control-plane benchmark runs on the embedded API server".into())
-    })
+/// Where the requests are counted: the embedded server's counters, or the real
+/// kube-apiserver's audit log.
+enum Counting {
+    Embedded,
+    Audit(AuditLog),
+}
+
+impl Counting {
+    fn snapshot(&self, sandbox: &Sandbox) -> Result<CountersSnapshot, BenchError> {
+        match self {
+            Counting::Embedded => sandbox
+                .api_server()
+                .map(RunningApiServer::counters)
+                .ok_or_else(|| BenchError::Failed("the sandbox has no embedded server".into())),
+            Counting::Audit(log) => log.snapshot().map_err(BenchError::Io),
+        }
+    }
 }
 
 /// Counts the controllers' requests during `window` (after `settle`).
 async fn idle_window(
-    api: &RunningApiServer,
+    sandbox: &Sandbox,
+    counting: &Counting,
     settle: Duration,
     window: Duration,
-) -> (CountersSnapshot, Duration) {
+) -> Result<(CountersSnapshot, Duration), BenchError> {
     tokio::time::sleep(settle).await;
-    let before = api.counters();
+    let before = counting.snapshot(sandbox)?;
     let started = Instant::now();
     tokio::time::sleep(window).await;
     let elapsed = started.elapsed();
-    (api.counters().since(&before), elapsed)
+    Ok((counting.snapshot(sandbox)?.since(&before), elapsed))
 }
 
 fn write_trace(path: &Path, trace: &[requests::Traced]) -> Result<(), BenchError> {
@@ -524,6 +544,17 @@ pub async fn run(
         ),
     )?;
 
+    let (server, counting) = match &options.kube_bin {
+        Some(bin) => {
+            let log = AuditLog::create(&data_dir.join("audit")).map_err(BenchError::Io)?;
+            let server = ServerChoice::Real {
+                bin: bin.clone(),
+                apiserver_args: log.apiserver_args(),
+            };
+            (server, Counting::Audit(log))
+        }
+        None => (ServerChoice::Embedded, Counting::Embedded),
+    };
     let controllers = BenchControllers::new(
         options.controller.clone(),
         layout.kubeconfig(),
@@ -543,12 +574,13 @@ pub async fn run(
         },
         faults: Faults::default(),
         api_faults: ApiFaults::default(),
-        server: Default::default(),
+        server,
         controllers: Arc::new(controllers.clone()),
     };
     let mut sandbox = Sandbox::start(&sandbox_options).await?;
     let result = measure(
         options,
+        &counting,
         &mut sandbox,
         &controllers,
         &catalog_dir,
@@ -572,13 +604,14 @@ fn mode_name(mode: &ControllerMode) -> &'static str {
 
 async fn measure(
     options: &ControlPlaneOptions,
+    counting: &Counting,
     sandbox: &mut Sandbox,
     controllers: &BenchControllers,
     catalog_dir: &Path,
     load: &mut Load,
     out: &mut (dyn Write + Send),
 ) -> Result<ControlPlaneReport, BenchError> {
-    let mut config = embedded(sandbox)?.client_config();
+    let mut config = sandbox.client_config();
     config.headers.push((
         http::header::USER_AGENT,
         http::HeaderValue::from_static(BENCH_AGENT),
@@ -621,7 +654,8 @@ async fn measure(
         ..Idle::default()
     };
     if !options.idle.is_zero() {
-        let (window, elapsed) = idle_window(embedded(sandbox)?, options.settle, options.idle).await;
+        let (window, elapsed) =
+            idle_window(sandbox, counting, options.settle, options.idle).await?;
         idle.ready_requests = Requests::of(CONTROLLER_AGENT, &window);
         idle.ready = Some(per_minute(idle.ready_requests.total, elapsed));
         say(
@@ -647,7 +681,7 @@ async fn measure(
     }
     let cpu_before = proc_stats();
     load.migration_start = procfs::load_average();
-    let counters_before = embedded(sandbox)?.counters();
+    let counters_before = counting.snapshot(sandbox)?;
     let started = Instant::now();
     let migration_object = demo::migration(1);
     let migration = migration_object["metadata"]["name"]
@@ -677,13 +711,13 @@ async fn measure(
     .await?;
     let seconds = started.elapsed().as_secs_f64();
     load.migration_end = procfs::load_average();
-    let at_success = embedded(sandbox)?.counters();
+    let at_success = counting.snapshot(sandbox)?;
     say(
         out,
         &format!("  plan Succeeded {seconds:.3} s after Migration {migration} was created"),
     )?;
     tokio::time::sleep(options.settle).await;
-    let after = embedded(sandbox)?.counters();
+    let after = counting.snapshot(sandbox)?;
     let cpu_after = proc_stats();
     let window = after.since(&counters_before);
     let controller_requests = Requests::of(CONTROLLER_AGENT, &window);
@@ -714,7 +748,8 @@ async fn measure(
         .count();
 
     if !options.idle.is_zero() {
-        let (window, elapsed) = idle_window(embedded(sandbox)?, Duration::ZERO, options.idle).await;
+        let (window, elapsed) =
+            idle_window(sandbox, counting, Duration::ZERO, options.idle).await?;
         idle.finished_requests = Requests::of(CONTROLLER_AGENT, &window);
         idle.cluster_finished_requests = Requests::of(CLUSTER_AGENT, &window);
         idle.finished = Some(per_minute(idle.finished_requests.total, elapsed));
@@ -736,6 +771,10 @@ async fn measure(
         vms,
         max_inflight: options.max_inflight,
         controller: mode_name(&options.controller),
+        server: match counting {
+            Counting::Embedded => "embedded",
+            Counting::Audit(_) => "kube-apiserver",
+        },
         work: "zero-delay",
         seconds,
         overhead_per_vm_ms: seconds * 1000.0 / vms as f64,

@@ -12,6 +12,7 @@
 //! Figures are reported, never asserted: tests check that a small run works and that its
 //! report is well-formed. `BENCHMARKS.md` records the figures and the commands.
 
+pub mod audit;
 pub mod control_plane;
 pub mod controller;
 pub mod data_path;

@@ -63,6 +63,7 @@ async fn one_vm_control_plane_report_is_well_formed() {
     assert_eq!(value["vms"], 1);
     assert_eq!(value["vms_succeeded"], 1, "{json}");
     assert_eq!(value["controller"], "in-process");
+    assert_eq!(value["server"], "embedded");
     let seconds = number(&value, "seconds");
     assert!(seconds.is_finite() && seconds > 0.0, "{json}");
     assert!((number(&value, "overhead_per_vm_ms") - seconds * 1000.0).abs() < 1e-6);
@@ -136,4 +137,51 @@ async fn data_path_report_is_well_formed() {
     assert!(report.vmdk_bytes > (1 << 20) && report.ova_bytes > report.vmdk_bytes);
     let value = serde_json::to_value(&report).unwrap();
     assert_eq!(value["bench"], "data-path");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_vm_on_the_real_kube_apiserver_counts_requests_from_its_audit_log() {
+    let Some(bin) = std::env::var_os("FERRY_KUBE_BIN").filter(|d| !d.is_empty()) else {
+        panic!(
+            "FERRY_KUBE_BIN is not set: run scripts/test (it builds kube-apiserver and etcd \
+             with tools/kube/build.sh and exports it)"
+        );
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = ControlPlaneOptions::new(1, 20, ControllerMode::InProcess);
+    options.data_dir = Some(dir.path().join("sandbox"));
+    options.idle = Duration::from_secs(1);
+    options.settle = Duration::from_millis(500);
+    options.timeout = Duration::from_secs(120);
+    options.kube_bin = Some(bin.into());
+    let mut progress = Vec::new();
+    let report = tokio::time::timeout(LIMIT, control_plane::run(&options, &mut progress))
+        .await
+        .expect("the benchmark ends in time")
+        .unwrap_or_else(|e| {
+            panic!(
+                "the benchmark failed: {e}\n{}",
+                String::from_utf8_lossy(&progress)
+            )
+        });
+    let value = serde_json::to_value(&report).unwrap();
+    assert_eq!(value["server"], "kube-apiserver");
+    assert_eq!(value["vms_succeeded"], 1, "{value}");
+    // The audit log sees the controllers' writes and the benchmark's polling.
+    assert!(number(&value, "api_writes_per_vm") >= 3.0, "{value}");
+    assert!(
+        value["api_requests_by_verb"]["create"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0,
+        "{value}"
+    );
+    assert!(value["bench_requests"].as_u64().unwrap_or(0) > 0, "{value}");
+    assert!(
+        dir.path()
+            .join("sandbox")
+            .join("audit")
+            .join("audit.log")
+            .is_file()
+    );
 }

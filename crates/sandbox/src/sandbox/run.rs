@@ -189,7 +189,7 @@ impl Sandbox {
     /// prepares the catalog. The controllers start with [`Sandbox::start_controllers`].
     pub async fn start(options: &SandboxOptions) -> Result<Self, SandboxError> {
         cluster::install_crypto_provider();
-        if let ServerChoice::Real { bin } = &options.server {
+        if let ServerChoice::Real { bin, .. } = &options.server {
             // Before anything is written: a wrong directory is a typo to fix at once.
             super::server::binaries(bin)?;
         }

@@ -31,6 +31,8 @@ pub enum ServerChoice {
         /// The directory holding `kube-apiserver`, `etcd`, `kube-controller-manager`
         /// and `kubectl`.
         bin: PathBuf,
+        /// Extra kube-apiserver flags (e.g. an audit log for benchmarks).
+        apiserver_args: Vec<String>,
     },
 }
 
@@ -39,7 +41,7 @@ impl ServerChoice {
     pub fn describe(&self) -> String {
         match self {
             ServerChoice::Embedded => "Ferry's embedded API server".into(),
-            ServerChoice::Real { bin } => {
+            ServerChoice::Real { bin, .. } => {
                 format!("the real kube-apiserver and etcd from {}", bin.display())
             }
         }
@@ -97,9 +99,15 @@ impl Server {
         check_data_dir(choice, layout)?;
         match choice {
             ServerChoice::Embedded => Ok(Server::Embedded(start_embedded(layout, port).await?)),
-            ServerChoice::Real { bin } => {
+            ServerChoice::Real {
+                bin,
+                apiserver_args,
+            } => {
                 let binaries = binaries(bin)?;
-                let plane = ControlPlane::builder()
+                let builder = apiserver_args
+                    .iter()
+                    .fold(ControlPlane::builder(), |b, arg| b.apiserver_arg(arg));
+                let plane = builder
                     .binaries(binaries)
                     .garbage_collection()
                     .data_dir(layout.kube())
@@ -256,7 +264,10 @@ mod tests {
 
     #[test]
     fn a_data_dir_belongs_to_one_kind_of_server() {
-        let real = ServerChoice::Real { bin: "/x".into() };
+        let real = ServerChoice::Real {
+            bin: "/x".into(),
+            apiserver_args: Vec::new(),
+        };
         let embedded = ServerChoice::Embedded;
         assert_eq!(mismatch(&embedded, false, false), None);
         assert_eq!(mismatch(&real, false, false), None);
