@@ -134,6 +134,21 @@ impl Behaviour for Pvc {
         errs.extend(validate_volume_mode(obj));
         errs
     }
+    fn warnings(&self, new: &Value, _old: Option<&Value>) -> Vec<String> {
+        // GetWarningsForPersistentVolumeClaim.
+        let beta = "volume.beta.kubernetes.io/storage-class";
+        if new
+            .pointer("/metadata/annotations")
+            .and_then(|a| a.get(beta))
+            .is_some()
+        {
+            vec![format!(
+                "metadata.annotations[{beta}]: deprecated since v1.8; use \"storageClassName\" attribute instead"
+            )]
+        } else {
+            Vec::new()
+        }
+    }
     fn validate_update(&self, new: &Value, old: &Value) -> Vec<FieldError> {
         let mut errs = self.validate(new);
         let old_volume = str_path(old, &["spec", "volumeName"]);

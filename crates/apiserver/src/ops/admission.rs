@@ -1,5 +1,5 @@
 //! Admission that needs to read other objects: kube-apiserver's `ServiceAccount`
-//! plugin for pods. (Admission that only looks at the object itself lives in each
+//! plugin for pods and its `DefaultStorageClass` plugin for claims. (Admission that only looks at the object itself lives in each
 //! kind's `Behaviour::admit_create`.)
 
 use super::Api;
@@ -36,7 +36,68 @@ fn token_volume(name: &str) -> Value {
     ]}})
 }
 
+/// The annotation that makes a StorageClass the default (and its beta name).
+pub const DEFAULT_CLASS_ANNOTATIONS: [&str; 2] = [
+    "storageclass.kubernetes.io/is-default-class",
+    "storageclass.beta.kubernetes.io/is-default-class",
+];
+/// The deprecated annotation that names a claim's class (then it has one).
+const BETA_CLAIM_CLASS: &str = "volume.beta.kubernetes.io/storage-class";
+
+/// `GetDefaultClass`: among the classes annotated as default, the newest
+/// (`creationTimestamp`), and between equally new ones the first by name.
+pub fn default_class<'a>(classes: impl IntoIterator<Item = &'a Value>) -> Option<String> {
+    let meta = |c: &Value, f: &str| -> String {
+        c.pointer(&format!("/metadata/{f}"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    classes
+        .into_iter()
+        .filter(|c| {
+            DEFAULT_CLASS_ANNOTATIONS.iter().any(|a| {
+                c.pointer("/metadata/annotations")
+                    .and_then(|m| m.get(*a))
+                    .and_then(Value::as_str)
+                    == Some("true")
+            })
+        })
+        .map(|c| {
+            let created = meta(c, "creationTimestamp");
+            let at = created.parse::<jiff::Timestamp>().ok();
+            (at, meta(c, "name"))
+        })
+        // Newest first, then by name ascending.
+        .min_by(|(a_at, a_name), (b_at, b_name)| b_at.cmp(a_at).then_with(|| a_name.cmp(b_name)))
+        .map(|(_, name)| name)
+}
+
 impl Api {
+    /// The `DefaultStorageClass` admission plugin on a claim being created: a claim
+    /// that names no class (neither `spec.storageClassName`, even empty, nor the
+    /// beta annotation) gets the default StorageClass's name, if there is one.
+    pub fn admit_default_storage_class(&self, claim: &mut Value) {
+        let has_class = claim
+            .pointer("/spec/storageClassName")
+            .is_some_and(|v| !v.is_null())
+            || claim
+                .pointer("/metadata/annotations")
+                .and_then(|a| a.get(BETA_CLAIM_CLASS))
+                .is_some();
+        if has_class {
+            return;
+        }
+        let (_, classes) = self.store.snapshot(
+            &GroupResource::new("storage.k8s.io", "storageclasses"),
+            None,
+        );
+        let classes: Vec<Value> = classes.iter().filter_map(|(_, c)| c.value().ok()).collect();
+        if let Some(name) = default_class(&classes) {
+            crate::builtin::set_path(claim, &["spec", "storageClassName"], json!(name));
+        }
+    }
+
     /// The `ServiceAccount` admission plugin on a pod being created (whose
     /// `serviceAccountName` is already defaulted): the account must exist (403
     /// otherwise); its token is mounted as the `kube-api-access-*` projected volume
@@ -172,6 +233,31 @@ fn mount_token(pod: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn class(name: &str, created: &str, default: Option<&str>) -> Value {
+        let mut c = json!({"metadata": {"name": name, "creationTimestamp": created}});
+        if let Some(a) = default {
+            c["metadata"]["annotations"] = json!({ a: "true" });
+        }
+        c
+    }
+
+    #[test]
+    fn the_newest_default_class_wins_then_the_first_by_name() {
+        let [ga, beta] = DEFAULT_CLASS_ANNOTATIONS;
+        let classes = [
+            class("plain", "2026-01-03T00:00:00Z", None),
+            class("old", "2026-01-01T00:00:00Z", Some(ga)),
+            class("b-new", "2026-01-02T00:00:00Z", Some(beta)),
+            class("a-new", "2026-01-02T00:00:00Z", Some(ga)),
+        ];
+        assert_eq!(default_class(&classes).as_deref(), Some("a-new"));
+        assert_eq!(default_class(&classes[..2]).as_deref(), Some("old"));
+        assert_eq!(default_class(&classes[..1]), None);
+        let mut not_true = class("x", "2026-01-04T00:00:00Z", Some(ga));
+        not_true["metadata"]["annotations"][ga] = json!("True");
+        assert_eq!(default_class([&not_true]), None);
+    }
 
     #[test]
     fn every_container_mounts_the_token_once() {

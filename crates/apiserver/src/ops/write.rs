@@ -559,6 +559,9 @@ impl Api {
             self.admit_service_account(namespace, &name, &mut obj)
                 .await?;
         }
+        if def.storage == GroupResource::new("", "persistentvolumeclaims") {
+            self.admit_default_storage_class(&mut obj);
+        }
         def.behaviour.prepare_for_create(&mut obj);
         let mut errs = names::validate_object_meta(&obj, def.namespaced, def.behaviour.name_rule());
         if kube_validated(def) {

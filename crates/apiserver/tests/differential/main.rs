@@ -17,6 +17,7 @@ mod common;
 
 mod apply;
 mod crd;
+mod default_class;
 mod deletion;
 mod harness;
 mod input;
@@ -39,7 +40,7 @@ use harness::{Control, Session};
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// The scenarios, by the name their steps are listed under.
-const SCENARIOS: [&str; 14] = [
+const SCENARIOS: [&str; 15] = [
     "requests",
     "objects",
     "writes",
@@ -54,6 +55,7 @@ const SCENARIOS: [&str; 14] = [
     "namespaces",
     "input",
     "scheduling",
+    "default-class",
 ];
 
 /// Runs `scenario` against the shared real control plane and a fresh embedded
@@ -162,6 +164,11 @@ async fn terminating_namespaces() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nodes_and_pod_binding() {
     differential("scheduling", scheduling::scenario).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_storage_class_admission() {
+    differential_alone("default-class", default_class::scenario).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
