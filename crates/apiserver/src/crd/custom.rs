@@ -99,6 +99,62 @@ impl CustomResource {
     }
 }
 
+/// Go's `encoding/json` error for the first field of `meta` whose JSON type does not
+/// fit its `ObjectMeta` field (for the shapes clients get wrong: scalars, string
+/// maps and lists); timestamps and nested structs are left to coercion.
+fn meta_type_error(meta: &Value) -> Option<String> {
+    let map = meta.as_object()?;
+    let mismatch = |field: &str, v: &Value, go_type: &str| {
+        // Go names the value of a number that does not fit an integer field.
+        let shown = match v {
+            Value::Number(n) if go_type == "int64" => format!("number {n}"),
+            other => crate::ops::json_type(other).to_string(),
+        };
+        Some(format!(
+            "json: cannot unmarshal {shown} into Go struct field ObjectMeta.{field} of type {go_type}"
+        ))
+    };
+    for (field, v) in map {
+        if v.is_null() {
+            continue;
+        }
+        let found = match field.as_str() {
+            "name" | "generateName" | "namespace" | "selfLink" | "uid" | "resourceVersion" => (!v
+                .is_string())
+            .then(|| mismatch(field, v, "string"))
+            .flatten(),
+            "generation" | "deletionGracePeriodSeconds" => (!(v.is_i64() || v.is_u64()))
+                .then(|| mismatch(field, v, "int64"))
+                .flatten(),
+            "labels" | "annotations" => match v.as_object() {
+                None => mismatch(field, v, "map[string]string"),
+                Some(m) => m
+                    .values()
+                    .find(|x| !x.is_string() && !x.is_null())
+                    .and_then(|x| mismatch(field, x, "string")),
+            },
+            "finalizers" => match v.as_array() {
+                None => mismatch(field, v, "[]string"),
+                Some(a) => a
+                    .iter()
+                    .find(|x| !x.is_string() && !x.is_null())
+                    .and_then(|x| mismatch(field, x, "string")),
+            },
+            "ownerReferences" => (!v.is_array())
+                .then(|| mismatch(field, v, "[]v1.OwnerReference"))
+                .flatten(),
+            "managedFields" => (!v.is_array())
+                .then(|| mismatch(field, v, "[]v1.ManagedFieldsEntry"))
+                .flatten(),
+            _ => None,
+        };
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}
+
 impl Behaviour for CustomResource {
     fn has_status(&self) -> bool {
         self.status
@@ -121,7 +177,17 @@ impl Behaviour for CustomResource {
                     self.kind, self.version, self.kind
                 )));
             }
-            unknown.extend(ferry_structural::coerce_object_meta(meta, "metadata"));
+            // The root object's metadata decodes into Go's ObjectMeta: a field of the
+            // wrong type fails the request (embedded resources' metadata is coerced).
+            if let Some(e) = meta_type_error(meta) {
+                return Err(ApiError::bad_request(format!(
+                    "{} in version {:?} cannot be handled as a {}: {e}",
+                    self.kind, self.version, self.kind
+                )));
+            }
+            // `parent` is the object holding `metadata`: the root, so paths read
+            // `metadata.<field>` as kube-apiserver's do.
+            unknown.extend(ferry_structural::coerce_object_meta(meta, ""));
         }
         unknown.extend(self.schema.prune(&mut obj));
         if let Some(m) = obj.as_object_mut() {
@@ -259,5 +325,47 @@ impl Behaviour for CustomResource {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_fields_of_the_wrong_type_are_named_as_go_does() {
+        let err = |m: Value| meta_type_error(&m);
+        assert_eq!(err(json!({"name": "a", "labels": {"a": "b"}})), None);
+        assert_eq!(
+            err(json!({"labels": "text"})).as_deref(),
+            Some(
+                "json: cannot unmarshal string into Go struct field ObjectMeta.labels of type map[string]string"
+            )
+        );
+        assert_eq!(
+            err(json!({"annotations": {"a": 1}})).as_deref(),
+            Some(
+                "json: cannot unmarshal number into Go struct field ObjectMeta.annotations of type string"
+            )
+        );
+        assert_eq!(
+            err(json!({"generation": 1.5})).as_deref(),
+            Some(
+                "json: cannot unmarshal number 1.5 into Go struct field ObjectMeta.generation of type int64"
+            )
+        );
+        assert_eq!(
+            err(json!({"name": 7})).as_deref(),
+            Some(
+                "json: cannot unmarshal number into Go struct field ObjectMeta.name of type string"
+            )
+        );
+        assert_eq!(
+            err(json!({"finalizers": [true]})).as_deref(),
+            Some(
+                "json: cannot unmarshal bool into Go struct field ObjectMeta.finalizers of type string"
+            )
+        );
+        assert_eq!(err(json!({"name": null, "bogus": 1})), None);
     }
 }

@@ -126,6 +126,42 @@ pub async fn scenario(s: &mut Session) {
         &machine("loose", json!({"size": 2})),
     )
     .await;
+    // Metadata fields: unknown, of the wrong type, invalid.
+    let with_meta = |meta: Value| json!({"apiVersion": "crd.diff.ferry.io/v1", "kind": "Machine", "metadata": meta, "spec": {"size": 1}});
+    for (step, validation, meta) in [
+        (
+            "metadata-unknown-field-strict",
+            "Strict",
+            json!({"name": "meta-strict", "bogus": 1}),
+        ),
+        (
+            "metadata-unknown-field-warn",
+            "Warn",
+            json!({"name": "meta-warn", "bogus": 1, "labels": {"a": "b"}}),
+        ),
+        (
+            "metadata-wrong-type",
+            "Warn",
+            json!({"name": "meta-type", "labels": "text"}),
+        ),
+        (
+            "metadata-wrong-type-strict",
+            "Strict",
+            json!({"name": "meta-type-strict", "labels": "text"}),
+        ),
+        (
+            "metadata-invalid-label",
+            "Strict",
+            json!({"name": "meta-label", "labels": {"bad key!": "v"}}),
+        ),
+    ] {
+        s.post(
+            step,
+            format!("{machines}?fieldValidation={validation}"),
+            &with_meta(meta),
+        )
+        .await;
+    }
     s.call(http::Method::POST, format!("{machines}?fieldValidation=Strict"))
         .raw(
             "application/json",
