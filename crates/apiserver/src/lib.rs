@@ -36,7 +36,9 @@
 //!   `kubeconfig_path()` (mode 0600), `client_config()`/`client()`, `counters()`,
 //!   `reset_counters()`, `memory_logs()`, `drop_watches()`, `compact()`,
 //!   `resource_version()`, `preload(objects)`, `api()` (the operations, in
-//!   process), `startup_time()`, `shutdown()`.
+//!   process), `startup_time()`, `shutdown()` (joins its tasks and closes the
+//!   database; dropping the handle closes it too, so the same data directory can
+//!   be opened again at once in the same process).
 //! - [`Builder::start_in_process`] → [`InProcess`]: the axum router without a
 //!   socket, for `tower::ServiceExt::oneshot` tests.
 //! - [`run_standalone`]: `ferry apiserver`.
@@ -45,10 +47,14 @@
 //!
 //! # What is served, and how faithfully
 //!
-//! Built-in resources: namespaces, pods (`status`, `log`), persistentvolumeclaims,
+//! Built-in resources: namespaces, pods (`status`, `log`, and `binding`, the only
+//! way to set a pod's node), nodes (`status`), persistentvolumeclaims,
 //! persistentvolumes, configmaps, secrets, services, serviceaccounts, events
 //! (`v1` and `events.k8s.io/v1`, one stored resource converted field by field),
-//! jobs, storageclasses, leases, customresourcedefinitions. Objects are decoded
+//! jobs, storageclasses, leases, customresourcedefinitions. Admission as
+//! kube-apiserver's default plugins: ServiceAccount (token volume),
+//! DefaultStorageClass, TaintNodesByCondition, priority, default tolerations,
+//! storage protection finalizers. Objects are decoded
 //! through their k8s-openapi types (unknown fields dropped and reported per
 //! `fieldValidation`), defaulted as kube-apiserver's defaulting and admission
 //! plugins do (the differential test compares created objects, managedFields
