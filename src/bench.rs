@@ -84,8 +84,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)
                 .with_filter(
-                    tracing_subscriber::EnvFilter::try_from_default_env()
-                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                    // kube-rs logs each failed request at ERROR; the benchmark reports
+                    // failures itself (the real control plane's readiness probe fails
+                    // a few times while it starts).
+                    tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                        tracing_subscriber::EnvFilter::new("warn,kube_client::client::builder=off")
+                    }),
                 ),
         )
         .with(requests.layer())

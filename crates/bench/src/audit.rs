@@ -4,7 +4,8 @@
 //!
 //! The policy records every request at the `Metadata` level (no bodies) once: at
 //! `ResponseComplete`, or at `ResponseStarted` for a watch (a watch counts when it is
-//! opened, as on the embedded server; it completes only when it closes).
+//! opened, as on the embedded server; it completes only when it closes, which makes
+//! the count of open watches).
 
 use std::path::{Path, PathBuf};
 
@@ -99,13 +100,21 @@ pub fn count(text: &str) -> CountersSnapshot {
         let Ok(event) = serde_json::from_str::<Event>(line) else {
             continue;
         };
-        let counted_stage = if event.verb == "watch" {
+        let watch = event.verb == "watch";
+        if watch && event.stage == "ResponseComplete" {
+            snapshot.watches_open -= 1;
+            continue;
+        }
+        let counted_stage = if watch {
             "ResponseStarted"
         } else {
             "ResponseComplete"
         };
         if event.stage != counted_stage {
             continue;
+        }
+        if watch {
+            snapshot.watches_open += 1;
         }
         let object = event.object_ref.unwrap_or_default();
         let key = RequestKey {
@@ -153,6 +162,9 @@ mod tests {
         assert_eq!(agent("ferry-controller", "create"), None, "a partial line");
         assert_eq!(snapshot.count("get", "plans"), 1);
         assert_eq!(snapshot.count("patch", "pods"), 1);
+        assert_eq!(snapshot.watches_open, 0, "the watch was opened and closed");
+        let open = count(text.lines().take(2).collect::<Vec<_>>().join("\n").as_str());
+        assert_eq!(open.watches_open, 1);
     }
 
     #[test]
