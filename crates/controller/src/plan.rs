@@ -14,8 +14,9 @@
 //! | a VM in the source inventory (created, changed, deleted, renamed) | the non-archived, unfinished Plans from that source listing the VM (by `id`, or by `name` for VMs without one, the old name of a renamed VM too) |
 //!
 //! The index of references is kept in memory from the Plan cache's events; it replaces
-//! upstream's global reference mapper. A debounce (`FERRY_PLAN_DEBOUNCE_MILLISECONDS`)
-//! folds bursts of progress updates into one reconcile, and
+//! upstream's global reference mapper. A debounce ([`coalesce`],
+//! `FERRY_PLAN_DEBOUNCE_MILLISECONDS`) reconciles a lone change at once and folds bursts
+//! of progress updates into one reconcile, and
 //! `MAX_CONCURRENT_RECONCILES` bounds the reconciles in flight.
 
 use std::collections::{BTreeSet, HashMap};
@@ -37,6 +38,7 @@ use crate::context::{Context, Guarded, ref_set};
 use crate::error::{Error, ErrorClass};
 use crate::runner::{Reconciled, Scoped, drive, error_policy};
 
+pub mod coalesce;
 pub mod ferry;
 
 /// The controller's name.
@@ -419,6 +421,27 @@ async fn deletions(
     }
 }
 
+/// Under a steady stream of triggers a Plan reconciles at least once every this many
+/// debounce periods (`FERRY_PLAN_DEBOUNCE_MILLISECONDS`).
+pub const MAX_WAIT_FACTOR: u32 = 10;
+
+/// One source of plan triggers.
+type Triggers = futures::stream::BoxStream<'static, ObjectRef<Guarded<Plan>>>;
+
+/// The Plans `map` names for each item of `changes`.
+fn mapped<T, I>(
+    changes: impl Stream<Item = T> + Send + 'static,
+    map: impl Fn(T) -> I + Send + 'static,
+) -> Triggers
+where
+    I: IntoIterator<Item = ObjectRef<Guarded<Plan>>>,
+    I::IntoIter: Send + 'static,
+{
+    changes
+        .flat_map(move |item| futures::stream::iter(map(item)))
+        .boxed()
+}
+
 /// The plan controller with every watch, ready to run until `shutdown` fires.
 pub fn controller(
     ctx: Arc<Context>,
@@ -429,9 +452,11 @@ pub fn controller(
     let cleanup = deletions(Arc::clone(&ctx), Arc::clone(&reconciler), shutdown.clone());
     let scoped = Scoped::for_plan(Arc::clone(&ctx), NAME, reconciler);
     let settings = &ctx.settings.manager;
-    let config = Config::default()
-        .concurrency(settings.max_concurrent_reconciles)
-        .debounce(settings.plan_debounce);
+    // kube-runtime's debounce would put a reconcile off for as long as triggers keep
+    // coming; every trigger goes through [`coalesce`] instead (leading edge, bounded wait).
+    let config = Config::default().concurrency(settings.max_concurrent_reconciles);
+    let quiet = settings.plan_debounce;
+    let max_wait = quiet.saturating_mul(MAX_WAIT_FACTOR);
     let by_index = |kind: Referenced, index: &Arc<PlanIndex>| {
         let index = Arc::clone(index);
         move |meta: &kube::core::ObjectMeta| {
@@ -451,39 +476,50 @@ pub fn controller(
     let storage_maps = by_index(Referenced::StorageMap, &index);
     let hooks = by_index(Referenced::Hook, &index);
     let caches = &ctx.caches;
-    let mut controller =
-        Controller::for_shared_stream(plan_triggers(&caches.plans), caches.plans.store())
-            .with_config(config)
-            .watches_shared_stream(caches.providers.changed(), move |g| providers(g.meta()))
-            .watches_shared_stream(caches.network_maps.changed(), move |g| {
-                network_maps(g.meta())
-            })
-            .watches_shared_stream(caches.storage_maps.changed(), move |g| {
-                storage_maps(g.meta())
-            })
-            .watches_shared_stream(caches.hooks.changed(), move |g| hooks(g.meta()))
-            .watches_shared_stream(caches.migrations.changed(), |guard| {
-                valid(guard.as_ref())
-                    .and_then(|migration| ref_set(&migration.spec.plan))
-                    .map(|(namespace, name)| ObjectRef::new(name).within(namespace))
-            })
-            .reconcile_on(inventory_requests(Arc::clone(&ctx)));
     let destination = &caches.destination;
-    controller = controller
-        .watches_shared_stream(destination.pvcs.changed(), |o| labelled_plan(o.meta()))
-        .watches_shared_stream(destination.pvs.changed(), |o| labelled_plan(o.meta()))
-        .watches_shared_stream(destination.pods.changed(), |o| labelled_plan(o.meta()))
-        .watches_shared_stream(destination.jobs.changed(), |o| labelled_plan(o.meta()))
-        .watches_shared_stream(destination.conversions.changed(), |o| {
+    let mut triggers: Vec<Triggers> = vec![
+        plan_triggers(&caches.plans)
+            .map(|guard| {
+                let meta = guard.meta();
+                ObjectRef::new(meta.name.as_deref().unwrap_or_default())
+                    .within(meta.namespace.as_deref().unwrap_or_default())
+            })
+            .boxed(),
+        mapped(caches.providers.changed(), move |g| providers(g.meta())),
+        mapped(caches.network_maps.changed(), move |g| {
+            network_maps(g.meta())
+        }),
+        mapped(caches.storage_maps.changed(), move |g| {
+            storage_maps(g.meta())
+        }),
+        mapped(caches.hooks.changed(), move |g| hooks(g.meta())),
+        mapped(caches.migrations.changed(), |guard| {
+            valid(guard.as_ref())
+                .and_then(|migration| ref_set(&migration.spec.plan))
+                .map(|(namespace, name)| ObjectRef::new(name).within(namespace))
+        }),
+        inventory_requests(Arc::clone(&ctx)).boxed(),
+        mapped(destination.pvcs.changed(), |o| labelled_plan(o.meta())),
+        mapped(destination.pvs.changed(), |o| labelled_plan(o.meta())),
+        mapped(destination.pods.changed(), |o| labelled_plan(o.meta())),
+        mapped(destination.jobs.changed(), |o| labelled_plan(o.meta())),
+        mapped(destination.conversions.changed(), |o| {
             labelled_plan(o.meta())
-        });
+        }),
+    ];
     if let Some(data_volumes) = &destination.data_volumes {
-        controller =
-            controller.watches_shared_stream(data_volumes.changed(), |o| labelled_plan(o.meta()));
+        triggers.push(mapped(data_volumes.changed(), |o| labelled_plan(o.meta())));
     }
     if let Some(vms) = &destination.virtual_machines {
-        controller = controller.watches_shared_stream(vms.changed(), |o| labelled_plan(o.meta()));
+        triggers.push(mapped(vms.changed(), |o| labelled_plan(o.meta())));
     }
+    let triggers = coalesce::coalesced(futures::stream::select_all(triggers), quiet, max_wait);
+    let controller = Controller::for_shared_stream(
+        futures::stream::pending::<Arc<Guarded<Plan>>>(),
+        caches.plans.store(),
+    )
+    .with_config(config)
+    .reconcile_on(triggers);
     let run = controller
         .graceful_shutdown_on(shutdown.cancelled_owned())
         .run(

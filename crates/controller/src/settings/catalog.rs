@@ -213,9 +213,9 @@ pub const CATALOG: &[Entry] = &[
         "FERRY_PLAN_DEBOUNCE_MILLISECONDS",
         None,
         int(0),
-        "500",
+        "100",
         Manager,
-        "How long the plan controller waits for a burst of changes (progress updates of the objects it created) to settle before reconciling.",
+        "The plan controller's debounce: a change after this long without changes reconciles the Plan at once; changes that follow within it (progress updates of the objects it created) fold into one reconcile this long after the last of them, and under a steady stream a Plan still reconciles every 10 times this long.",
     ),
     entry(
         "OPENSHIFT",
