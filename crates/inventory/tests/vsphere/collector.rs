@@ -564,9 +564,9 @@ async fn a_larger_model_loads_in_truncated_batches() {
     .await;
 }
 
-/// 10 000 VMs: gated behind `FERRY_VSPHERE_LARGE=1`, which `scripts/test` sets in a step of
-/// its own (vcsim alone takes minutes to
-/// create them); `examples/bench_vsphere.rs` measures the same load.
+/// 10 000 VMs: gated behind `FERRY_VSPHERE_LARGE=1`, which `scripts/test` sets in a step
+/// of its own (vcsim alone takes minutes to create them); `examples/bench_vsphere.rs`
+/// measures the same load.
 #[tokio::test]
 async fn ten_thousand_vms() {
     if std::env::var_os("FERRY_VSPHERE_LARGE").is_none() {
