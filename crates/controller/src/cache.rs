@@ -11,7 +11,10 @@
 //! - after the initial list (and every re-list), every object is announced, and objects
 //!   that vanished while the watch was down are announced as deleted;
 //! - a subscriber that falls behind the fan-out buffer is not dropped: it is handed
-//!   every object in the store, as if they had all changed (reconciles are idempotent).
+//!   every object in the store, as if they had all changed (reconciles are idempotent);
+//! - objects enter the store without `metadata.managedFields` (nothing reads them, and
+//!   they are often the larger part of the metadata); the fan-out shares the store's
+//!   copy.
 
 use std::collections::{HashSet, VecDeque};
 use std::fmt::Debug;
@@ -214,12 +217,18 @@ async fn reflect<K, S>(
             tracing::info!(cache = name, "watch recovered");
             failing = false;
         }
+        // No reader of a cache looks at managedFields, and they are often the larger
+        // part of an object's metadata: they never enter the store.
+        let event = event.modify(|object| object.meta_mut().managed_fields = None);
         let before = matches!(event, watcher::Event::InitDone).then(|| reader.state());
         writer.apply_watcher_event(&event);
         // No subscriber is not an error.
         match event {
             watcher::Event::Apply(object) => {
-                let _ = events.send(CacheEvent::Applied(Arc::new(object)));
+                // The store's copy, so the fan-out holds no second one.
+                let stored = reader.get(&ObjectRef::from_obj(&object));
+                let object = stored.unwrap_or_else(|| Arc::new(object));
+                let _ = events.send(CacheEvent::Applied(object));
             }
             watcher::Event::Delete(object) => {
                 let _ = events.send(CacheEvent::Deleted(Arc::new(object)));
@@ -250,4 +259,57 @@ async fn reflect<K, S>(
 /// not decode.
 pub fn valid<K>(guard: &kube::core::DeserializeGuard<K>) -> Option<&K> {
     guard.0.as_ref().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
+    use kube::core::ObjectMeta;
+
+    fn config_map(name: &str) -> ConfigMap {
+        ConfigMap {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some("ns".into()),
+                managed_fields: Some(vec![ManagedFieldsEntry {
+                    manager: Some("kubectl".into()),
+                    operation: Some("Update".into()),
+                    ..ManagedFieldsEntry::default()
+                }]),
+                ..ObjectMeta::default()
+            },
+            ..ConfigMap::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn objects_are_stored_without_managed_fields_and_shared_with_the_fan_out() {
+        let (tx, rx) = futures::channel::mpsc::unbounded();
+        let cache = Cache::<ConfigMap>::spawn("configmaps", rx);
+        let mut events = std::pin::pin!(cache.events());
+        for event in [
+            watcher::Event::Init,
+            watcher::Event::InitDone,
+            watcher::Event::Apply(config_map("a")),
+        ] {
+            tx.unbounded_send(Ok(event)).unwrap();
+        }
+        let bound = std::time::Duration::from_secs(10);
+        let applied = loop {
+            let event = tokio::time::timeout(bound, events.next()).await.unwrap();
+            if let Some(CacheEvent::Applied(object)) = event {
+                break object;
+            }
+        };
+        assert_eq!(applied.metadata.managed_fields, None);
+        let stored = cache.state();
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0].metadata.managed_fields, None);
+        assert!(
+            Arc::ptr_eq(&stored[0], &applied),
+            "the fan-out shares the store's copy"
+        );
+    }
 }
