@@ -180,6 +180,8 @@ pub fn calls_since(
 /// create); killed when dropped.
 pub struct Large {
     _child: tokio::process::Child,
+    /// vcsim's TMPDIR (its datastores, about 120 MB at 10 000 VMs), removed on drop.
+    _dir: tempfile::TempDir,
     /// Settings that log in (TLS unverified: the certificate is throwaway).
     pub config: ferry_vim::ConnectConfig,
 }
@@ -190,6 +192,7 @@ pub async fn start_large(per_pool: u32) -> Large {
     let binary = std::env::var_os("FERRY_VCSIM")
         .expect("FERRY_VCSIM is not set: run scripts/test or source scripts/setup.d/20-vcsim.sh");
     let password = "large-Passw0rd!";
+    let dir = tempfile::tempdir().unwrap();
     let mut child = tokio::process::Command::new(binary)
         .arg("-l=127.0.0.1:0")
         .arg("-username=ferry")
@@ -200,6 +203,7 @@ pub async fn start_large(per_pool: u32) -> Large {
         // vcsim copies whole objects per property path while collecting: without a
         // memory limit, Go's collector lets a 10 000-VM collection grow past 12 GB.
         .env("GOMEMLIMIT", "2GiB")
+        .env("TMPDIR", dir.path())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -219,6 +223,7 @@ pub async fn start_large(per_pool: u32) -> Large {
         .with_insecure_skip_verify(true);
     Large {
         _child: child,
+        _dir: dir,
         config,
     }
 }
