@@ -9,42 +9,22 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
+use common::vsphere::{PlanBed, plan_bed, vsphere};
 use common::{Bed, NS, bounded, condition, events_about, reference, types};
 use ferry_api::condition::types as t;
 use ferry_api::host::HostSpec;
-use ferry_api::mapping::{
-    DestinationNetwork, DestinationNetworkType, DestinationStorage, NetworkMap, NetworkMapSpec,
-    NetworkPair, NetworkSourceRef, StorageMap, StorageMapSpec, StoragePair,
-};
-use ferry_api::plan::{PlanSpec, ProviderPair, Vm as PlanVm};
-use ferry_api::provider::{ProviderSpec, phase};
-use ferry_api::{Host, Plan, Provider, Ref};
+use ferry_api::provider::phase;
+use ferry_api::{Host, Plan, Provider};
 use ferry_controller::collectors::CollectorState;
-use ferry_controller::plan::ferry::FerryPlan;
 use ferry_inventory::Kind;
 use ferry_vim::vcsim::{Vcsim, VcsimBuilder};
 use ferry_vim::{Client, DataObject, MoRef, Value};
-use k8s_openapi::api::storage::v1::StorageClass;
-use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::api::{Api, Patch, PatchParams};
 
 async fn start(builder: VcsimBuilder) -> Vcsim {
     builder.start().await.unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn vsphere(name: &str, url: &str, secret: &str) -> Provider {
-    Provider::new(
-        NS,
-        name,
-        ProviderSpec {
-            r#type: Some("vsphere".into()),
-            url: url.into(),
-            secret: reference(secret),
-            ..ProviderSpec::default()
-        },
-    )
 }
 
 fn phase_is(p: &'static str) -> impl Fn(&Provider) -> bool {
@@ -290,124 +270,6 @@ async fn a_vcenter_that_goes_away_shows_on_the_provider_and_comes_back() {
     );
 }
 
-/// A Ready vSphere provider with maps and a cold plan over VM `vm`, through the manager
-/// with Ferry's plan controller.
-struct PlanBed {
-    bed: Bed,
-    vcsim: Vcsim,
-    client: Client,
-}
-
-async fn plan_bed(vms: &[&str]) -> PlanBed {
-    let vcsim = start(Vcsim::builder().autostart(false)).await;
-    let mut bed = Bed::new().await;
-    bed.settings.manager.plan_debounce = Duration::from_millis(50);
-    bed.start_manager_with(Some(Arc::new(FerryPlan::new())), None)
-        .await;
-    let password = vcsim.password().expose().to_string();
-    bed.secret(
-        "vc-creds",
-        &[
-            ("user", vcsim.user()),
-            ("password", &password),
-            ("insecureSkipVerify", "true"),
-        ],
-    )
-    .await;
-    let provider = bed
-        .create(&vsphere("vc", vcsim.url().as_str(), "vc-creds"))
-        .await;
-    bed.create(&Provider::host(NS)).await;
-    Api::<StorageClass>::all(bed.client.clone())
-        .create(
-            &PostParams::default(),
-            &StorageClass {
-                metadata: ObjectMeta {
-                    name: Some("standard".into()),
-                    ..ObjectMeta::default()
-                },
-                provisioner: "example.com/standard".into(),
-                ..StorageClass::default()
-            },
-        )
-        .await
-        .unwrap();
-    for name in ["vc", "host"] {
-        bed.wait(name, "provider Ready", phase_is(phase::READY))
-            .await;
-    }
-    let inventory = bed
-        .manager()
-        .collectors()
-        .inventory(provider.uid())
-        .unwrap();
-    let pair = ProviderPair {
-        source: reference("vc"),
-        destination: reference("host"),
-    };
-    let networks: Vec<NetworkPair> = inventory
-        .list(Kind::Network)
-        .unwrap()
-        .into_iter()
-        .map(|n| NetworkPair {
-            source: NetworkSourceRef {
-                id: n.id,
-                ..NetworkSourceRef::default()
-            },
-            destination: DestinationNetwork {
-                r#type: DestinationNetworkType::Ignored,
-                ..DestinationNetwork::default()
-            },
-        })
-        .collect();
-    bed.create(&NetworkMap::new(
-        NS,
-        "net",
-        NetworkMapSpec {
-            provider: pair.clone(),
-            map: networks,
-        },
-    ))
-    .await;
-    let storages: Vec<StoragePair> = inventory
-        .list(Kind::Storage)
-        .unwrap()
-        .into_iter()
-        .map(|s| StoragePair {
-            source: Ref::id(s.id),
-            destination: DestinationStorage {
-                storage_class: "standard".into(),
-                ..DestinationStorage::default()
-            },
-            offload_plugin: None,
-        })
-        .collect();
-    bed.create(&StorageMap::new(
-        NS,
-        "storage",
-        StorageMapSpec {
-            provider: pair.clone(),
-            map: storages,
-        },
-    ))
-    .await;
-    let mut plan = Plan::new(NS, "plan", PlanSpec::default());
-    plan.spec.target_namespace = "target".into();
-    plan.spec.provider = pair;
-    plan.spec.map.network = reference("net");
-    plan.spec.map.storage = reference("storage");
-    plan.spec.vms = vms
-        .iter()
-        .map(|name| PlanVm {
-            name: (*name).into(),
-            ..PlanVm::default()
-        })
-        .collect();
-    bed.create(&plan).await;
-    let client = Client::connect(vcsim.config()).await.unwrap();
-    PlanBed { bed, vcsim, client }
-}
-
 async fn vm_id(client: &Client, name: &str) -> MoRef {
     let all = client
         .retrieve_all(
@@ -438,7 +300,9 @@ fn plan_has(condition_type: &'static str) -> impl Fn(&Plan) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_in_vcenter_revalidates_the_plan_without_polling() {
     let vm = "DC0_H0_VM0";
-    let PlanBed { bed, vcsim, client } = plan_bed(&[vm]).await;
+    let PlanBed {
+        bed, vcsim, client, ..
+    } = plan_bed(&[vm], Duration::from_millis(50)).await;
     let plan: Plan = bed
         .wait("plan", "plan Ready", |p: &Plan| {
             p.status.conditions.is_ready()

@@ -18,171 +18,27 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Bed, NS, bounded, reference};
+use common::vsphere::{PlanBed, plan_bed};
+use common::{NS, bounded};
+use ferry_api::Plan;
 use ferry_api::condition::types as t;
-use ferry_api::mapping::{
-    DestinationNetwork, DestinationNetworkType, DestinationStorage, NetworkMap, NetworkMapSpec,
-    NetworkPair, NetworkSourceRef, StorageMap, StorageMapSpec, StoragePair,
-};
-use ferry_api::plan::{PlanSpec, ProviderPair, Vm as PlanVm};
-use ferry_api::provider::{ProviderSpec, phase};
-use ferry_api::{Plan, Provider, Ref};
 use ferry_controller::Settings;
-use ferry_controller::plan::ferry::FerryPlan;
 use ferry_inventory::{Inventory, Kind};
-use ferry_vim::vcsim::Vcsim;
-use ferry_vim::{Client, MoRef};
+use ferry_vim::MoRef;
 use futures::StreamExt as _;
-use k8s_openapi::api::storage::v1::StorageClass;
-use kube::api::{Api, ObjectMeta, PostParams};
+use kube::api::Api;
 use kube::runtime::watcher;
 use tokio::sync::{broadcast, mpsc};
 
 /// The VM the plan names (one of vcsim's default VMs).
 const VM: &str = "DC0_H0_VM0";
 
-fn vsphere(name: &str, url: &str, secret: &str) -> Provider {
-    Provider::new(
-        NS,
-        name,
-        ProviderSpec {
-            r#type: Some("vsphere".into()),
-            url: url.into(),
-            secret: reference(secret),
-            ..ProviderSpec::default()
-        },
-    )
-}
-
-/// The bed, the vSphere provider's inventory, and a client of vcsim.
-struct Setup {
-    bed: Bed,
-    _vcsim: Vcsim,
-    client: Client,
-    inventory: Arc<dyn Inventory>,
-}
-
 /// A vcsim Provider, a host Provider, maps over everything and a Plan naming [`VM`];
 /// the manager runs with its default plan debounce.
-async fn setup() -> Setup {
-    let vcsim = Vcsim::builder()
-        .autostart(false)
-        .start()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut bed = Bed::new().await;
-    bed.settings.manager.plan_debounce = Settings::defaults().unwrap().manager.plan_debounce;
-    bed.start_manager_with(Some(Arc::new(FerryPlan::new())), None)
-        .await;
-    let password = vcsim.password().expose().to_string();
-    bed.secret(
-        "vc-creds",
-        &[
-            ("user", vcsim.user()),
-            ("password", &password),
-            ("insecureSkipVerify", "true"),
-        ],
-    )
-    .await;
-    let provider = bed
-        .create(&vsphere("vc", vcsim.url().as_str(), "vc-creds"))
-        .await;
-    bed.create(&Provider::host(NS)).await;
-    Api::<StorageClass>::all(bed.client.clone())
-        .create(
-            &PostParams::default(),
-            &StorageClass {
-                metadata: ObjectMeta {
-                    name: Some("standard".into()),
-                    ..ObjectMeta::default()
-                },
-                provisioner: "example.com/standard".into(),
-                ..StorageClass::default()
-            },
-        )
-        .await
-        .unwrap();
-    for name in ["vc", "host"] {
-        bed.wait(name, "provider Ready", |p: &Provider| {
-            p.status.phase == phase::READY
-        })
-        .await;
-    }
-    let inventory = bed
-        .manager()
-        .collectors()
-        .inventory(provider.uid())
-        .unwrap();
-    let pair = ProviderPair {
-        source: reference("vc"),
-        destination: reference("host"),
-    };
-    let networks = inventory
-        .list(Kind::Network)
-        .unwrap()
-        .into_iter()
-        .map(|n| NetworkPair {
-            source: NetworkSourceRef {
-                id: n.id,
-                ..NetworkSourceRef::default()
-            },
-            destination: DestinationNetwork {
-                r#type: DestinationNetworkType::Ignored,
-                ..DestinationNetwork::default()
-            },
-        })
-        .collect();
-    let storages = inventory
-        .list(Kind::Storage)
-        .unwrap()
-        .into_iter()
-        .map(|s| StoragePair {
-            source: Ref::id(s.id),
-            destination: DestinationStorage {
-                storage_class: "standard".into(),
-                ..DestinationStorage::default()
-            },
-            offload_plugin: None,
-        })
-        .collect();
-    bed.create(&NetworkMap::new(
-        NS,
-        "net",
-        NetworkMapSpec {
-            provider: pair.clone(),
-            map: networks,
-        },
-    ))
-    .await;
-    bed.create(&StorageMap::new(
-        NS,
-        "storage",
-        StorageMapSpec {
-            provider: pair.clone(),
-            map: storages,
-        },
-    ))
-    .await;
-    let mut plan = Plan::new(NS, "plan", PlanSpec::default());
-    plan.spec.target_namespace = "target".into();
-    plan.spec.provider = pair;
-    plan.spec.map.network = reference("net");
-    plan.spec.map.storage = reference("storage");
-    plan.spec.vms = vec![PlanVm {
-        name: VM.into(),
-        ..PlanVm::default()
-    }];
-    bed.create(&plan).await;
-    let client = Client::connect(vcsim.config()).await.unwrap();
-    Setup {
-        bed,
-        _vcsim: vcsim,
-        client,
-        inventory,
-    }
+async fn setup() -> PlanBed {
+    plan_bed(&[VM], Settings::defaults().unwrap().manager.plan_debounce).await
 }
 
 /// The VM's managed object reference, from the inventory.
@@ -261,9 +117,9 @@ async fn every_change_of_a_planned_vm_revalidates_the_plan() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(2)
         .max(1);
-    let Setup {
+    let PlanBed {
         bed,
-        _vcsim,
+        vcsim: _vcsim,
         client,
         inventory,
     } = setup().await;

@@ -3,6 +3,8 @@
 //! makes.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod vsphere;
+
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
