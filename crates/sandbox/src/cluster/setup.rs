@@ -67,8 +67,8 @@ pub async fn install_crds(client: &kube::Client, timeout: Duration) -> Result<()
     Ok(())
 }
 
-/// The node pods run on, Ready, with KubeVirt's schedulable label and KVM capacity.
-/// A server that does not serve Nodes (Ferry's embedded one) gets none.
+/// The node pods run on, registered before the kubelet starts: Ready, with KubeVirt's
+/// schedulable label and KVM capacity. A server that does not serve Nodes gets none.
 pub async fn ensure_node(client: &kube::Client) -> Result<()> {
     let api: Api<Node> = Api::all(client.clone());
     let applied = apply(

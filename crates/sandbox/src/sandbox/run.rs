@@ -164,7 +164,8 @@ fn replay_logs(dir: &std::path::Path, logs: &MemoryLogs) {
     }
 }
 
-async fn apply<K>(api: &Api<K>, object: &Value) -> Result<K, SandboxError>
+/// Server-side applies `object` as the sandbox's field manager, forcing conflicts.
+pub(super) async fn apply<K>(api: &Api<K>, object: &Value) -> Result<K, SandboxError>
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {

@@ -514,32 +514,6 @@ async fn wait_ready(
     }
 }
 
-async fn server_side_apply<K>(
-    api: &kube::Api<K>,
-    object: &serde_json::Value,
-) -> Result<K, SandboxError>
-where
-    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
-{
-    let name = object["metadata"]["name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    api.patch(
-        &name,
-        &kube::api::PatchParams::apply("ferry-sandbox").force(),
-        &kube::api::Patch::Apply(object),
-    )
-    .await
-    .map_err(|error| SandboxError::Kube {
-        action: format!(
-            "applying {} {name}",
-            object["kind"].as_str().unwrap_or_default()
-        ),
-        error,
-    })
-}
-
 /// The vSphere part of a sandbox run: the Provider (Ready), then optionally the demo
 /// plan over [`Prepared::vms`].
 pub struct VsphereRun {
@@ -559,9 +533,9 @@ pub async fn start(
     let client = sandbox.client();
     let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
         kube::Api::namespaced(client.clone(), NAMESPACE);
-    server_side_apply(&secrets, &secret(&prepared.source)).await?;
+    super::run::apply(&secrets, &secret(&prepared.source)).await?;
     let providers: kube::Api<ferry_api::Provider> = kube::Api::namespaced(client, NAMESPACE);
-    server_side_apply(&providers, &provider(&prepared.source)).await?;
+    super::run::apply(&providers, &provider(&prepared.source)).await?;
     let ready = wait_ready(&providers, Duration::from_secs(120)).await?;
     let uid = ready.metadata.uid.clone().unwrap_or_default();
     let vms = sandbox
@@ -608,9 +582,9 @@ pub async fn apply_plan(
     let client = sandbox.client();
     let api = |()| client.clone();
     let network_maps: kube::Api<ferry_api::NetworkMap> = kube::Api::namespaced(api(()), NAMESPACE);
-    server_side_apply(&network_maps, &network_map(&networks)).await?;
+    super::run::apply(&network_maps, &network_map(&networks)).await?;
     let storage_maps: kube::Api<ferry_api::StorageMap> = kube::Api::namespaced(api(()), NAMESPACE);
-    server_side_apply(
+    super::run::apply(
         &storage_maps,
         &storage_map(&datastores, crate::cluster::config::STORAGE_CLASS),
     )
@@ -625,7 +599,7 @@ pub async fn apply_plan(
         })?
         .is_none()
     {
-        server_side_apply(&plans, &plan(&run.prepared.vms)).await?;
+        super::run::apply(&plans, &plan(&run.prepared.vms)).await?;
     }
     let migrations: kube::Api<ferry_api::Migration> = kube::Api::namespaced(api(()), NAMESPACE);
     let existing = migrations
@@ -640,7 +614,7 @@ pub async fn apply_plan(
         .filter(|m| m.spec.plan.name.as_deref() == Some(PLAN))
         .count();
     let name = if existing == 0 {
-        server_side_apply(&migrations, &migration(1)).await?;
+        super::run::apply(&migrations, &migration(1)).await?;
         format!("{PLAN}-1")
     } else {
         format!("{PLAN}-{existing}")

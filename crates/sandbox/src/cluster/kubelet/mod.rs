@@ -5,8 +5,8 @@
 //! The lifecycle of one pod:
 //!
 //! 1. bound to the node `sandbox` (the `binding` subresource; `WaitForFirstConsumer`
-//!    claims get the scheduler's `selected-node` annotation); the kubelet registers
-//!    that Node at start unless it exists;
+//!    claims get the scheduler's `selected-node` annotation); the cluster's set-up
+//!    registers that Node (`setup::ensure_node`) before the kubelet starts;
 //! 2. `Pending` while a claim is unbound (`PodScheduled=False`, `Unschedulable`), a
 //!    volume cannot be mounted (`FailedMount`, the container `ContainerCreating`) or a
 //!    Secret/ConfigMap its environment names is missing (`CreateContainerConfigError`);
@@ -31,7 +31,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams, PostParams, Preconditions};
@@ -89,9 +89,6 @@ pub async fn run(client: kube::Client, config: Arc<ClusterConfig>, stop: Cancell
         client: client.clone(),
         config,
     });
-    if let Err(error) = register_node(&client).await {
-        tracing::warn!(%error, "kubelet: cannot register the node {NODE_NAME}");
-    }
     // Addresses of pods that outlived a restart stay theirs.
     if let Ok(pods) = Api::<Pod>::all(client.clone())
         .list(&ListParams::default())
@@ -114,42 +111,6 @@ pub async fn run(client: kube::Client, config: Arc<ClusterConfig>, stop: Cancell
     for (_, cancel) in kubelet.running().drain() {
         cancel.cancel();
     }
-}
-
-/// Registers the simulated node as a kubelet does (a Node with its status) unless a
-/// Node of that name exists.
-async fn register_node(client: &kube::Client) -> Result<()> {
-    let node: Node = serde_json::from_value(json!({
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": {
-            "name": NODE_NAME,
-            "labels": {
-                "kubernetes.io/hostname": NODE_NAME,
-                "kubernetes.io/os": "linux",
-                "kubernetes.io/arch": std::env::consts::ARCH,
-            },
-        },
-        "status": {
-            "conditions": [{
-                "type": "Ready", "status": "True", "reason": "KubeletReady",
-                "message": "kubelet is posting ready status",
-                "lastHeartbeatTime": kubeapi::now(), "lastTransitionTime": kubeapi::now(),
-            }],
-            "addresses": [
-                { "type": "InternalIP", "address": HOST_IP.to_string() },
-                { "type": "Hostname", "address": NODE_NAME },
-            ],
-            "nodeInfo": {
-                "kubeletVersion": "v1.33.0",
-                "operatingSystem": "linux",
-                "architecture": std::env::consts::ARCH,
-            },
-        },
-    }))
-    .map_err(|e| Error::json(format!("building the Node {NODE_NAME}"), e))?;
-    kubeapi::create_or_get(&Api::<Node>::all(client.clone()), &node).await?;
-    Ok(())
 }
 
 fn retry(_pod: Arc<Pod>, error: &Error, _ctx: Arc<Kubelet>) -> Action {
