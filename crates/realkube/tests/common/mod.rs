@@ -36,9 +36,41 @@ pub fn alive(pid: u32) -> bool {
     }
 }
 
-/// True when nothing listens on the loopback `port` (we can bind it ourselves).
+/// True when no socket on this machine listens on TCP `port`.
+///
+/// A leaked server is a *listener* that outlived its test. Binding the port ourselves
+/// would also fail when another process's outgoing connection happens to use it as
+/// its local (ephemeral) port, which the servers' ports share a range with; so this
+/// reads the kernel's socket tables instead.
 pub fn port_free(port: u16) -> bool {
-    std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|table| std::fs::read_to_string(table).ok())
+        .all(|table| !listens_on(&table, port))
+}
+
+/// True when a `/proc/net/tcp{,6}` table has a LISTEN (state `0A`) row on `port`.
+fn listens_on(table: &str, port: u16) -> bool {
+    table.lines().skip(1).any(|row| {
+        let mut fields = row.split_whitespace();
+        let local = fields.nth(1).unwrap_or_default();
+        let state = fields.nth(1).unwrap_or_default();
+        let local_port = local
+            .rsplit_once(':')
+            .and_then(|(_, hex)| u16::from_str_radix(hex, 16).ok());
+        state == "0A" && local_port == Some(port)
+    })
+}
+
+#[test]
+fn a_listener_is_seen_and_a_closed_one_is_not() {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // A connected client socket on some other port must not confuse the check.
+    let _client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    assert!(!port_free(port));
+    drop(listener);
+    assert!(port_free(port));
 }
 
 /// Polls `check` every 100 ms until it holds, for at most `limit`.
