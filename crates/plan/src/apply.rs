@@ -219,10 +219,12 @@ where
 
 /// Puts `object` in `items`, replacing the one with its namespace and name.
 fn upsert<K: kube::Resource>(items: &mut Vec<K>, object: K) {
-    let key = |o: &K| (o.meta().namespace.clone(), o.meta().name.clone());
-    let wanted = key(&object);
-    match items.iter_mut().find(|o| key(o) == wanted) {
-        Some(slot) => *slot = object,
+    let (namespace, name) = (&object.meta().namespace, &object.meta().name);
+    match items
+        .iter()
+        .position(|o| &o.meta().name == name && &o.meta().namespace == namespace)
+    {
+        Some(at) => items[at] = object,
         None => items.push(object),
     }
 }
@@ -492,12 +494,12 @@ impl<'a> KubeApply<'a> {
             Action::Create(object) => match self.create(object).await {
                 Ok(created) => {
                     tracing::debug!(object = %created.describe(), "created");
-                    Outcome::Stored(Box::new(created))
+                    Outcome::stored(created)
                 }
                 Err(error) => failed(error),
             },
             Action::Update(object) => match self.update(object).await {
-                Ok(updated) => Outcome::Stored(Box::new(updated)),
+                Ok(updated) => Outcome::stored(updated),
                 Err(error) => failed(error),
             },
             Action::Patch {
@@ -506,7 +508,7 @@ impl<'a> KubeApply<'a> {
                 name,
                 patch,
             } => match self.patch(*kind, namespace, name, patch).await {
-                Ok(Some(patched)) => Outcome::Stored(Box::new(patched)),
+                Ok(Some(patched)) => Outcome::stored(patched),
                 Ok(None) => Outcome::Gone(*kind, namespace.clone(), name.clone()),
                 Err(error) => failed(error),
             },
@@ -543,6 +545,16 @@ enum Outcome {
     Http(HttpRequest, crate::execute::action::HttpAnswer),
     /// The server refused.
     Failed(ApplyError),
+}
+
+impl Outcome {
+    /// The server's copy of an object, kept as the loader keeps what it reads: without
+    /// managed fields (nothing reads them, and at a thousand VMs they are tens of MiB
+    /// of a reconcile's memory).
+    fn stored(mut object: Object) -> Self {
+        object.meta_mut().managed_fields = None;
+        Self::Stored(Box::new(object))
+    }
 }
 
 /// How many actions of one batch run at once. Actions of one decision are independent
@@ -602,14 +614,23 @@ impl Apply for KubeApply<'_> {
                 rest = after;
                 let this = &*self;
                 let seen = &*observed;
-                let mut pending = Vec::with_capacity(batch.len());
-                for action in batch {
-                    pending.push(this.perform(action, seen));
+                // Each action's future is made when its turn comes, so no more than
+                // CONCURRENCY of them exist at once (a first pass at a thousand VMs has
+                // thousands of actions, and each future is kilobytes).
+                let mut outcomes = Vec::with_capacity(batch.len());
+                {
+                    let mut waiting = batch.iter();
+                    let mut running = futures::stream::FuturesOrdered::new();
+                    for action in waiting.by_ref().take(CONCURRENCY) {
+                        running.push_back(this.perform(action, seen));
+                    }
+                    while let Some(outcome) = running.next().await {
+                        outcomes.push(outcome);
+                        if let Some(action) = waiting.next() {
+                            running.push_back(this.perform(action, seen));
+                        }
+                    }
                 }
-                let outcomes: Vec<Outcome> = futures::stream::iter(pending)
-                    .buffered(CONCURRENCY)
-                    .collect()
-                    .await;
                 for outcome in outcomes {
                     match outcome {
                         Outcome::Stored(object) => record(observed, *object),

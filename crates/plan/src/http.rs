@@ -38,6 +38,10 @@ impl ReqwestPods {
             .timeout(Duration::from_secs(15))
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
+            // Every conversion pod is a host of its own, asked a few times seconds
+            // apart: pooled idle connections (tens of KiB of buffers each, for 90 s)
+            // would cost more memory at a thousand pods than the reconnects cost time.
+            .pool_max_idle_per_host(0)
             .build()
             .map_err(HttpClientError)?;
         Ok(Self { client })

@@ -910,3 +910,51 @@ async fn events_tell_the_story_of_a_run() {
         .unwrap();
     assert!(failed.note.contains("web02 (vm-2)"), "{}", failed.note);
 }
+
+#[tokio::test]
+async fn lists_are_read_in_pages_without_managed_fields() {
+    bounded("paged lists", async {
+        let cluster = Cluster::start(1).await;
+        let api: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), TARGET);
+        // More than two pages, labelled, plus one without the label.
+        let count = 2 * ferry_plan::observe::load::LIST_PAGE as usize + 3;
+        for i in 0..=count {
+            let labelled = i < count;
+            let map: ConfigMap = serde_json::from_value(json!({
+                "metadata": {
+                    "name": format!("cm-{i}"),
+                    "labels": if labelled { json!({"plan": "paged"}) } else { json!({}) },
+                },
+                "data": {"i": i.to_string()},
+            }))
+            .unwrap();
+            api.create(&kube::api::PostParams::default(), &map)
+                .await
+                .unwrap();
+        }
+        // The server records managed fields on every create.
+        let one = api.get("cm-0").await.unwrap();
+        assert!(one.metadata.managed_fields.is_some());
+
+        let before = cluster.server.counters();
+        let reader = ferry_plan::observe::load::Reader::new(cluster.client.clone());
+        let read: Vec<ConfigMap> = reader.list(Some("plan=paged")).await.unwrap();
+        let lists = cluster.server.counters().since(&before).total();
+
+        let mut names: Vec<String> = read
+            .iter()
+            .map(|m| m.metadata.name.clone().unwrap())
+            .collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), count, "every labelled ConfigMap once");
+        assert!(read.iter().all(|m| m.metadata.managed_fields.is_none()));
+        assert_eq!(
+            lists,
+            3,
+            "three pages of {}",
+            ferry_plan::observe::load::LIST_PAGE
+        );
+    })
+    .await;
+}

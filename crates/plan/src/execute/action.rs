@@ -105,6 +105,22 @@ impl Object {
         }
     }
 
+    /// The object's metadata, to change.
+    pub fn meta_mut(&mut self) -> &mut ferry_api::ObjectMeta {
+        match self {
+            Self::Namespace(o) => &mut o.metadata,
+            Self::Secret(o) => &mut o.metadata,
+            Self::ConfigMap(o) => &mut o.metadata,
+            Self::DataVolume(o) => &mut o.metadata,
+            Self::PersistentVolume(o) => &mut o.metadata,
+            Self::PersistentVolumeClaim(o) => &mut o.metadata,
+            Self::Pod(o) => &mut o.metadata,
+            Self::Job(o) => &mut o.metadata,
+            Self::Conversion(o) => &mut o.metadata,
+            Self::VirtualMachine(o) => &mut o.metadata,
+        }
+    }
+
     /// `namespace/name` (or `namespace/generateName…` before creation), for logs.
     pub fn describe(&self) -> String {
         let meta = self.meta();

@@ -39,8 +39,10 @@ pub struct Settled<E> {
     pub wake: Option<Duration>,
     /// How many decisions were made.
     pub passes: usize,
-    /// Every action applied, in order (for logs and tests).
-    pub applied: Vec<Action>,
+    /// Every action applied, in order, described (for logs and tests; descriptions,
+    /// not the actions, so a reconcile that creates thousands of objects does not keep
+    /// a copy of each until it ends).
+    pub applied: Vec<String>,
     /// The action failure that ended the loop, if one did. The status is still the last
     /// one decided, which never depends on actions not yet applied.
     pub error: Option<E>,
@@ -112,7 +114,7 @@ pub async fn settle<A: Apply>(
                 error: Some(error),
             });
         }
-        applied.extend(actions.iter().cloned());
+        applied.extend(actions.iter().map(crate::apply::describe));
         last = Some(actions);
     }
     let input = Input {

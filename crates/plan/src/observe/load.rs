@@ -11,10 +11,12 @@
 //! | target and controller Namespaces, ServiceAccounts | GET each |
 //! | the transfer network NAD; UDN NADs of the target namespace | GET; LIST by label |
 //! | the temp storage class and CSIStorageCapacities | GET; LIST (only when set) |
-//! | every destination VirtualMachine | LIST (MAC conflicts, taken names) |
-//! | the plan's objects: Secrets, ConfigMaps, DataVolumes, PVCs, PVs, Pods, Jobs, VirtualMachines, Conversions | LIST by `plan=<uid>` (all namespaces) |
+//! | every destination VirtualMachine | LIST (MAC conflicts, taken names; the plan's own are those labelled `plan=<uid>`) |
+//! | the plan's objects: Secrets, ConfigMaps, DataVolumes, PVCs, PVs, Pods, Jobs, Conversions | LIST by `plan=<uid>` (all namespaces) |
 //! | other Plans of the same source | LIST Plans (the in-flight limit) |
 //! | the extra virt-v2v ConfigMap, the customization scripts | GET |
+//!
+//! Lists are read in pages of [`LIST_PAGE`] objects, without `metadata.managedFields`.
 //!
 //! Kinds the cluster does not serve (no CDI, KubeVirt or Multus CRDs) read as empty;
 //! validation then says what is missing.
@@ -84,6 +86,18 @@ impl<K> Readable for K where
 fn not_found(error: &kube::Error) -> bool {
     matches!(error, kube::Error::Api(status) if status.code == 404)
 }
+
+/// A continue token too old for the server's history (410 Gone).
+fn expired(error: &kube::Error) -> bool {
+    matches!(error, kube::Error::Api(status) if status.code == 410)
+}
+
+/// Items per LIST page: small enough that a page of Pods is a few MiB, large enough
+/// that a plan of a few hundred VMs reads each kind in one or two requests.
+pub const LIST_PAGE: u32 = 250;
+
+/// How many times one list restarts after its continue token expired.
+const LIST_RESTARTS: u32 = 3;
 
 /// Whether `name` can name an object (a DNS-1123 subdomain: what every kind read here
 /// requires), so it is safe in a URL path.
@@ -188,22 +202,52 @@ impl Reader {
             .await
     }
 
+    /// Reads the list in pages of [`LIST_PAGE`] and drops each item's
+    /// `metadata.managedFields` as its page arrives, so a reconcile of a large plan never
+    /// holds a whole list's response, nor the managed fields (often the larger half of
+    /// a Pod or PVC), in memory at once. A continue token that expired between pages
+    /// (410 Gone) restarts the list, a bounded number of times.
     async fn list_with<K: Readable>(
         &self,
         api: Api<K>,
         selector: Option<&str>,
     ) -> Result<Vec<K>, LoadError> {
-        let mut params = ListParams::default();
+        let mut params = ListParams::default().limit(LIST_PAGE);
         if let Some(selector) = selector {
             params = params.labels(selector);
         }
-        match api.list(&params).await {
-            Ok(list) => Ok(list.items),
-            Err(error) if not_found(&error) => Ok(Vec::new()),
-            Err(source) => Err(LoadError {
-                what: format!("{} list", kind::<K>()),
-                source,
-            }),
+        let failed = |source| LoadError {
+            what: format!("{} list", kind::<K>()),
+            source,
+        };
+        let mut restarts = 0;
+        let mut items = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let page_params = match &next {
+                Some(token) => params.clone().continue_token(token),
+                None => params.clone(),
+            };
+            let page = match api.list(&page_params).await {
+                Ok(page) => page,
+                Err(error) if not_found(&error) && next.is_none() => return Ok(Vec::new()),
+                Err(error) if expired(&error) && next.is_some() && restarts < LIST_RESTARTS => {
+                    restarts += 1;
+                    items.clear();
+                    next = None;
+                    continue;
+                }
+                Err(source) => return Err(failed(source)),
+            };
+            items.reserve(page.items.len());
+            items.extend(page.items.into_iter().map(|mut item| {
+                item.meta_mut().managed_fields = None;
+                item
+            }));
+            match page.metadata.continue_.filter(|token| !token.is_empty()) {
+                Some(token) => next = Some(token),
+                None => return Ok(items),
+            }
         }
     }
 }
@@ -350,12 +394,20 @@ pub async fn load(
         }
     }
 
-    let destination_vms = reader
-        .list::<VirtualMachine>(None)
-        .await?
-        .iter()
-        .map(DestinationVmInfo::of)
-        .collect();
+    // Every destination VM once: all of them for MAC conflicts and taken names, and
+    // the plan's own (its label) among them, instead of a second, labelled list.
+    let all_vms = reader.list::<VirtualMachine>(None).await?;
+    let destination_vms = all_vms.iter().map(DestinationVmInfo::of).collect();
+    let (own_vms, _): (Vec<VirtualMachine>, Vec<VirtualMachine>) =
+        all_vms.into_iter().partition(|vm| {
+            !uid.is_empty()
+                && vm
+                    .metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|found| found.get(labels::PLAN))
+                    .is_some_and(|plan| *plan == uid)
+        });
 
     let objects = if uid.is_empty() {
         Destination::default()
@@ -368,7 +420,7 @@ pub async fn load(
             pvs: reader.list::<PersistentVolume>(selector).await?.into(),
             pods: reader.list::<Pod>(selector).await?.into(),
             jobs: reader.list::<Job>(selector).await?.into(),
-            vms: reader.list::<VirtualMachine>(selector).await?.into(),
+            vms: own_vms.into(),
             secrets: reader.list::<Secret>(selector).await?.into(),
             config_maps: reader.list::<ConfigMap>(selector).await?.into(),
             conversions: reader.list::<Conversion>(selector).await?.into(),
