@@ -186,6 +186,11 @@ pub async fn convert_to_raw(
     command.args(["convert", "-p", "-O", "raw"]);
     if existing {
         command.arg("-n");
+        if holds_no_data(target) {
+            // Nothing to overwrite: qemu-img may skip the source's zero areas instead
+            // of writing zeros over them (a sixth of the time of a half-sparse disk).
+            command.arg("--target-is-zero");
+        }
     }
     command
         .arg(&spec)
@@ -245,6 +250,23 @@ pub async fn convert_to_raw(
             stderr: stderr.trim().to_owned(),
         })
     }
+}
+
+/// Whether the regular file at `path` holds no data at all: every byte is in a hole,
+/// so it reads as zeros (a freshly provisioned volume). A file written before (an
+/// earlier attempt), anything but a regular file, a filesystem that cannot tell holes
+/// (`SEEK_DATA` then finds data at 0) and any error all say no.
+pub fn holds_no_data(path: &Path) -> bool {
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return false;
+    }
+    matches!(
+        rustix::fs::seek(&file, rustix::fs::SeekFrom::Data(0)),
+        Err(errno) if errno == rustix::io::Errno::NXIO
+    )
 }
 
 /// Slows reported progress down to a pace: the percentage shown is the lesser of the
@@ -309,6 +331,64 @@ pub fn sniff_format(file: &Path, offset: u64) -> Result<&'static str, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_files_of_holes_hold_no_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("disk.img");
+        let file = std::fs::File::create(&path).unwrap();
+        file.set_len(64 << 20).unwrap();
+        assert!(holds_no_data(&path), "a sparse file is all holes");
+        std::os::unix::fs::FileExt::write_at(&file, b"stale", 32 << 20).unwrap();
+        file.sync_all().unwrap();
+        assert!(!holds_no_data(&path), "written once, it holds data");
+        assert!(!holds_no_data(dir.path()), "a directory");
+        assert!(!holds_no_data(&dir.path().join("missing")));
+    }
+
+    /// Converts a raw image with a hole into an existing target, and reads it back.
+    async fn convert_into(target: &Path) -> Vec<u8> {
+        let dir = target.parent().unwrap();
+        let source = dir.join("source.raw");
+        let file = std::fs::File::create(&source).unwrap();
+        file.set_len(8 << 20).unwrap();
+        std::os::unix::fs::FileExt::write_at(&file, &[b'A'; 1 << 20], 0).unwrap();
+        let source = Source {
+            file: source,
+            slice: None,
+            format: Some("raw".into()),
+        };
+        let qemu_img = std::env::var_os("FERRY_QEMU_IMG").unwrap_or("qemu-img".into());
+        convert_to_raw(
+            Path::new(&qemu_img),
+            &source,
+            target,
+            true,
+            &CancellationToken::new(),
+            |_| {},
+        )
+        .await
+        .expect("qemu-img converts (scripts/test installs qemu-utils)");
+        std::fs::read(target).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_existing_target_gets_the_sources_holes_as_zeros() {
+        for stale in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let target = dir.path().join("target.raw");
+            let file = std::fs::File::create(&target).unwrap();
+            file.set_len(8 << 20).unwrap();
+            if stale {
+                // An earlier attempt left data where the source has a hole.
+                std::os::unix::fs::FileExt::write_at(&file, &[b'x'; 4096], 4 << 20).unwrap();
+            }
+            let out = convert_into(&target).await;
+            assert_eq!(out.len(), 8 << 20);
+            assert!(out[..1 << 20].iter().all(|&b| b == b'A'), "stale={stale}");
+            assert!(out[1 << 20..].iter().all(|&b| b == 0), "stale={stale}");
+        }
+    }
 
     #[test]
     fn specs_read_tar_members_in_place() {
