@@ -47,7 +47,7 @@ fn disks_are_real_images_with_the_documented_content() {
     let work = tempfile::tempdir().unwrap();
     assert_eq!(catalog.appliances.len(), 4);
     for appliance in &catalog.appliances {
-        let location = dir.path().join(&appliance.relative);
+        let location = dir.join(&appliance.relative);
         for disk in &appliance.disks {
             let image = if appliance.relative.ends_with(".ova") {
                 extract(&location, &disk.file_name, work.path())
@@ -109,7 +109,7 @@ fn disks_are_real_images_with_the_documented_content() {
 #[test]
 fn archives_put_the_descriptor_first_and_carry_a_valid_manifest() {
     let (dir, _) = common::samples();
-    let vmware = dir.path().join("ferry-vmware-efi.ova");
+    let vmware = dir.join("ferry-vmware-efi.ova");
     assert_eq!(
         member_names(&vmware),
         [
@@ -135,7 +135,7 @@ fn archives_put_the_descriptor_first_and_carry_a_valid_manifest() {
         assert_eq!(hex::encode(Sha256::digest(&bytes)), digest, "{file}");
     }
     for ova in ["ferry-virtualbox-bios.ova", "ferry-ovirt.ova"] {
-        assert!(member_names(&dir.path().join(ova))[0].ends_with(".ovf"));
+        assert!(member_names(&dir.join(ova))[0].ends_with(".ovf"));
     }
 }
 
@@ -154,7 +154,7 @@ fn the_same_content_gives_the_same_bytes() {
     ];
     files.sort();
     for file in files {
-        let a = std::fs::read(first.path().join(&file)).unwrap();
+        let a = std::fs::read(first.join(&file)).unwrap();
         let b = std::fs::read(second.path().join(&file)).unwrap();
 
         assert!(a == b, "{file} differs between two builds");

@@ -20,7 +20,7 @@ use ferry_api::mapping::{
 use ferry_api::plan::{MigrationType, Snapshot, SnapshotRef, Vm as PlanVm, VmStatus};
 use ferry_api::{NetworkMap, ObjectMeta, Ref, Refs, StorageMap};
 use ferry_inventory::ova::model::{Category, Network, Vm as OvaVm};
-use ferry_inventory::ova::samples::{SampleOptions, write_samples};
+use ferry_inventory::ova::samples::{SampleOptions, write_samples_for_process};
 use ferry_inventory::ova::{CatalogConfig, OvaInventory};
 use ferry_inventory::{Inventory, Kind, SourceVm};
 use ferry_plan::adapter::ova::machine::{self, Options};
@@ -37,9 +37,9 @@ use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use support::inventory::{concern, network_id};
 use support::*;
 
@@ -192,36 +192,15 @@ struct Samples {
     inventory: Arc<OvaInventory>,
 }
 
-/// Sample directories of earlier runs older than a day are removed; this run's stays for
-/// the life of the test binary (the OVA inventory reads it).
-fn sweep_stale(base: &Path) {
-    let Ok(entries) = fs::read_dir(base) else {
-        return;
-    };
-    let day_ago = SystemTime::now() - Duration::from_secs(24 * 3600);
-    for entry in entries.flatten() {
-        let stale = entry
-            .file_name()
-            .to_string_lossy()
-            .starts_with("ferry-plan-ova-samples-")
-            && entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .is_ok_and(|modified| modified < day_ago);
-        if stale {
-            let _ = fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
 fn samples() -> &'static Samples {
     static SAMPLES: OnceLock<Samples> = OnceLock::new();
     SAMPLES.get_or_init(|| {
-        let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-        sweep_stale(&base);
-        let root = base.join(format!("ferry-plan-ova-samples-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&root);
-        write_samples(&root, &SampleOptions::from_env()).unwrap_or_else(|e| {
+        let (root, _) = write_samples_for_process(
+            Path::new(env!("CARGO_TARGET_TMPDIR")),
+            "ferry-plan-ova-samples-",
+            &SampleOptions::from_env(),
+        )
+        .unwrap_or_else(|e| {
             panic!("building the sample OVAs needs qemu-img: {e}. Run scripts/test")
         });
         let mut config = CatalogConfig::new(&root);

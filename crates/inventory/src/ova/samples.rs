@@ -116,6 +116,33 @@ const MIB: u64 = 1 << 20;
 const STREAM_OPTIMIZED: &str =
     "http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized";
 
+/// Writes the sample appliances once for this process, into `base/<prefix><pid>`, and
+/// first removes the directories of that name left in `base` by processes that are
+/// gone. For test binaries, which keep one catalog in a `static` for their whole life
+/// (statics are never dropped, so a temp dir there would stay behind after every run).
+pub fn write_samples_for_process(
+    base: &Path,
+    prefix: &str,
+    options: &SampleOptions,
+) -> Result<(PathBuf, SampleCatalog), SampleError> {
+    if let Ok(entries) = fs::read_dir(base) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let owner = name
+                .to_str()
+                .and_then(|name| name.strip_prefix(prefix))
+                .and_then(|pid| pid.parse::<u32>().ok());
+            if owner.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()) {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    let dir = base.join(format!("{prefix}{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    let catalog = write_samples(&dir, options)?;
+    Ok((dir, catalog))
+}
+
 /// Writes the sample appliances into `dir` (created if needed).
 pub fn write_samples(dir: &Path, options: &SampleOptions) -> Result<SampleCatalog, SampleError> {
     fs::create_dir_all(dir)?;

@@ -7,25 +7,29 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use ferry_inventory::ova::samples::{SampleCatalog, SampleOptions, write_samples};
+use ferry_inventory::ova::samples::{SampleCatalog, SampleOptions, write_samples_for_process};
 use ferry_inventory::ova::{CatalogConfig, OvaInventory};
 
-/// The samples, built once into a directory that lives as long as the test binary.
-pub fn samples() -> &'static (tempfile::TempDir, SampleCatalog) {
-    static SAMPLES: OnceLock<(tempfile::TempDir, SampleCatalog)> = OnceLock::new();
+/// The samples, built once per test binary under Cargo's temp dir for tests (see
+/// [`write_samples_for_process`]).
+pub fn samples() -> &'static (PathBuf, SampleCatalog) {
+    static SAMPLES: OnceLock<(PathBuf, SampleCatalog)> = OnceLock::new();
     SAMPLES.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let catalog = write_samples(dir.path(), &SampleOptions::from_env()).unwrap_or_else(|e| {
+        write_samples_for_process(
+            Path::new(env!("CARGO_TARGET_TMPDIR")),
+            "ferry-inventory-samples-",
+            &SampleOptions::from_env(),
+        )
+        .unwrap_or_else(|e| {
             panic!("building the sample OVAs needs qemu-img: {e}. Run scripts/test")
-        });
-        (dir, catalog)
+        })
     })
 }
 
 /// A fresh copy of the sample catalog.
 pub fn sample_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
-    copy_tree(samples().0.path(), dir.path());
+    copy_tree(&samples().0, dir.path());
     dir
 }
 
