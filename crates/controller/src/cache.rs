@@ -255,9 +255,9 @@ async fn reflect<K, S>(
     }
 }
 
-/// The decoded object of a cache of `DeserializeGuard`ed objects; `None` when it did
-/// not decode.
-pub fn valid<K>(guard: &kube::core::DeserializeGuard<K>) -> Option<&K> {
+/// The decoded object of a cache of [`Guarded`](crate::guard::Guarded) objects; `None`
+/// when it did not decode.
+pub fn valid<K>(guard: &crate::guard::Guarded<K>) -> Option<&K> {
     guard.0.as_ref().ok()
 }
 

@@ -12,7 +12,7 @@ use ferry_api::{
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod, Secret};
 use k8s_openapi::api::storage::v1::StorageClass;
-use kube::core::{DeserializeGuard, PartialObjectMeta};
+use kube::core::PartialObjectMeta;
 use kube::runtime::reflector::ObjectRef;
 
 use crate::cache::{Cache, valid};
@@ -21,8 +21,7 @@ use crate::collectors::Collectors;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 
-/// An object that may not have decoded (see [`kube::core::DeserializeGuard`]).
-pub type Guarded<K> = DeserializeGuard<K>;
+pub use crate::guard::Guarded;
 
 /// The objects the plan controller creates, selected by the labels `plan-name` and
 /// `plan-namespace` (every namespace), so a plan reads them from memory and wakes when

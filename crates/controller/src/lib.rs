@@ -22,6 +22,7 @@ pub mod conversion;
 pub mod error;
 pub mod events;
 pub mod findings;
+pub mod guard;
 pub mod health;
 pub mod hook;
 pub mod host;
