@@ -217,7 +217,10 @@ async fn a_persistent_data_dir_survives_a_restart() {
             pids.iter().all(|&pid| !alive(pid))
         })
         .await;
-        assert!(ports.iter().all(|&p| common::port_free(p)), "{ports:?}");
+        eventually(Duration::from_secs(30), "ports free", || {
+            ports.iter().all(|&p| common::port_free(p))
+        })
+        .await;
         assert!(data.join("etcd").is_dir());
 
         let plane = ControlPlane::builder()
