@@ -1,7 +1,7 @@
 //! Runs a real control plane until Ctrl-C (a development aid, e.g. to try requests
 //! with curl or kubectl against kube-apiserver): prints the kubeconfig's path.
 //!
-//! `cargo run -p ferry-realkube --example serve -- [--gc] [--data-dir DIR]`
+//! `cargo run -p ferry-realkube --example control_plane -- [--gc] [--data-dir DIR]`
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 #[tokio::main]
