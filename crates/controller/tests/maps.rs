@@ -15,8 +15,6 @@ use ferry_api::mapping::{
 use ferry_api::plan::ProviderPair;
 use ferry_api::provider::{ProviderSpec, phase};
 use ferry_api::{Provider, Ref};
-use k8s_openapi::api::storage::v1::StorageClass;
-use kube::api::{Api, ObjectMeta, PostParams};
 
 async fn ready_providers(bed: &Bed) {
     bed.secret("creds", &[("url", EXPORT)]).await;
@@ -235,21 +233,7 @@ async fn storage_maps_wait_for_their_storage_class() {
             .all(|r| !r.name.is_empty())
     );
     // Creating the class is noticed through the StorageClass watch.
-    let classes: Api<StorageClass> = Api::all(bed.client.clone());
-    classes
-        .create(
-            &PostParams::default(),
-            &StorageClass {
-                metadata: ObjectMeta {
-                    name: Some("gold".into()),
-                    ..ObjectMeta::default()
-                },
-                provisioner: "example.com/gold".into(),
-                ..StorageClass::default()
-            },
-        )
-        .await
-        .unwrap();
+    bed.storage_class("gold").await;
     let map: StorageMap = bed
         .wait(
             "storage",

@@ -25,8 +25,7 @@ use ferry_controller::plan::{PlanError, PlanReconciler};
 use ferry_controller::{Context, rbac};
 use futures::future::BoxFuture;
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::api::storage::v1::StorageClass;
-use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
 use serde_json::json;
 
@@ -129,21 +128,7 @@ async fn populate_without_plan(bed: &Bed) {
     ))
     .await;
     bed.create(&Provider::host(NS)).await;
-    let classes: Api<StorageClass> = Api::all(bed.client.clone());
-    classes
-        .create(
-            &PostParams::default(),
-            &StorageClass {
-                metadata: ObjectMeta {
-                    name: Some("standard".into()),
-                    ..ObjectMeta::default()
-                },
-                provisioner: "example.com/standard".into(),
-                ..StorageClass::default()
-            },
-        )
-        .await
-        .unwrap();
+    bed.storage_class("standard").await;
     bed.create(&NetworkMap::new(
         NS,
         "net",

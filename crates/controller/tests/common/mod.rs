@@ -250,6 +250,22 @@ impl Bed {
             .unwrap_or_else(|e| panic!("create {object:?}: {e}"))
     }
 
+    /// Creates the cluster-scoped StorageClass `name` (provisioner `example.com/<name>`).
+    pub async fn storage_class(&self, name: &str) {
+        let class = k8s_openapi::api::storage::v1::StorageClass {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                ..ObjectMeta::default()
+            },
+            provisioner: format!("example.com/{name}"),
+            ..Default::default()
+        };
+        Api::all(self.client.clone())
+            .create(&PostParams::default(), &class)
+            .await
+            .unwrap_or_else(|e| panic!("create StorageClass {name}: {e}"));
+    }
+
     /// Creates a Secret in `ns`.
     pub async fn secret(&self, name: &str, data: &[(&str, &str)]) -> Secret {
         let secret = Secret {

@@ -15,8 +15,6 @@ use ferry_controller::plan::ferry::FerryPlan;
 use ferry_inventory::{Inventory, Kind};
 use ferry_vim::Client;
 use ferry_vim::vcsim::Vcsim;
-use k8s_openapi::api::storage::v1::StorageClass;
-use kube::api::{Api, ObjectMeta, PostParams};
 
 use super::{Bed, NS, reference};
 
@@ -74,20 +72,7 @@ pub async fn plan_bed(vms: &[&str], plan_debounce: Duration) -> PlanBed {
         .create(&vsphere("vc", vcsim.url().as_str(), "vc-creds"))
         .await;
     bed.create(&Provider::host(NS)).await;
-    Api::<StorageClass>::all(bed.client.clone())
-        .create(
-            &PostParams::default(),
-            &StorageClass {
-                metadata: ObjectMeta {
-                    name: Some("standard".into()),
-                    ..ObjectMeta::default()
-                },
-                provisioner: "example.com/standard".into(),
-                ..StorageClass::default()
-            },
-        )
-        .await
-        .unwrap();
+    bed.storage_class("standard").await;
     for name in ["vc", "host"] {
         bed.wait(name, "provider Ready", |p: &Provider| {
             p.status.phase == phase::READY
