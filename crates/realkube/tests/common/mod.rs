@@ -94,42 +94,47 @@ pub async fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> 
     }
 }
 
+/// Polls `left` every 100 ms until it returns nothing, failing with `what` and what
+/// was left once `deadline` passes.
+async fn until_none_left<T: std::fmt::Debug>(
+    deadline: tokio::time::Instant,
+    what: &str,
+    mut left: impl FnMut() -> Vec<T>,
+) {
+    loop {
+        let remaining = left();
+        if remaining.is_empty() {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what} after 30s: {remaining:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Asserts that every process is gone, every port is free and the dir is removed.
 pub async fn assert_no_leaks(pids: &[u32], ports: &[u16], dir: &std::path::Path) {
     // Processes reaped by the harness are gone at once; ones killed by the watchdog
     // (after the harness's process died) are reaped by init, so allow a moment.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let living: Vec<String> = pids
-            .iter()
+    until_none_left(deadline, "processes still alive", || {
+        pids.iter()
             .filter(|&&pid| alive(pid))
             .map(|pid| {
                 let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
                 format!("{pid}: {}", stat.trim())
             })
-            .collect();
-        if living.is_empty() {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "processes still alive after 30s: {living:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+            .collect()
+    })
+    .await;
     // A killed Go server's main thread can be a zombie (gone, for `alive`) while its
     // other threads are still exiting with the process's sockets open: its listeners
     // close a moment later. A leak is a listener that stays.
-    loop {
-        let listening: Vec<u16> = ports.iter().copied().filter(|&p| !port_free(p)).collect();
-        if listening.is_empty() {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "ports still listened on after 30s: {listening:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_none_left(deadline, "ports still listened on", || {
+        ports.iter().copied().filter(|&p| !port_free(p)).collect()
+    })
+    .await;
     assert!(!dir.exists(), "{} still exists", dir.display());
 }
