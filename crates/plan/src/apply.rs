@@ -486,7 +486,7 @@ impl<'a> KubeApply<'a> {
     async fn perform_inline(&self, action: &Action, observed: &Observed) -> Outcome {
         let failed = |source: kube::Error| {
             Outcome::Failed(ApplyError {
-                action: describe(action),
+                action: action.describe(),
                 source,
             })
         };
@@ -563,28 +563,6 @@ pub const CONCURRENCY: usize = 8;
 
 fn barrier(action: &Action) -> bool {
     matches!(action, Action::Create(Object::Namespace(_)))
-}
-
-/// A short description of an action, for errors and logs (no object contents).
-pub fn describe(action: &Action) -> String {
-    match action {
-        Action::Create(object) => format!("create {}", object.describe()),
-        Action::Update(object) => format!("update {}", object.describe()),
-        Action::Patch {
-            kind,
-            namespace,
-            name,
-            ..
-        } => format!("patch {kind} {namespace}/{name}"),
-        Action::Delete {
-            kind,
-            namespace,
-            name,
-            ..
-        } => format!("delete {kind} {namespace}/{name}"),
-        Action::Source { vm, op } => format!("{op:?} source VM {}", vm.id),
-        Action::Http(request) => format!("{:?} {}", request.method, request.url),
-    }
 }
 
 impl Apply for KubeApply<'_> {

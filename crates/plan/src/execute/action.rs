@@ -244,6 +244,30 @@ pub enum Action {
     Http(HttpRequest),
 }
 
+impl Action {
+    /// A short description, for errors and logs (no object contents).
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Create(object) => format!("create {}", object.describe()),
+            Self::Update(object) => format!("update {}", object.describe()),
+            Self::Patch {
+                kind,
+                namespace,
+                name,
+                ..
+            } => format!("patch {kind} {namespace}/{name}"),
+            Self::Delete {
+                kind,
+                namespace,
+                name,
+                ..
+            } => format!("delete {kind} {namespace}/{name}"),
+            Self::Source { vm, op } => format!("{op:?} source VM {}", vm.id),
+            Self::Http(request) => format!("{:?} {}", request.method, request.url),
+        }
+    }
+}
+
 /// Outcomes of source operations and pod calls during one reconcile, keyed by what was
 /// asked. A decision asks again only for what is missing, so every question is asked at
 /// most once per reconcile.

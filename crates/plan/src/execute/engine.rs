@@ -296,7 +296,7 @@ impl<'a> Engine<'a> {
     /// Adds an action unless the same one was asked for already (actions with the same
     /// description are compared in full; others cannot be equal).
     pub(super) fn act(&mut self, action: Action) {
-        let key = crate::apply::describe(&action);
+        let key = action.describe();
         let same = self.asked.entry(key).or_default();
         if same.iter().any(|&i| self.decision.actions[i] == action) {
             return;

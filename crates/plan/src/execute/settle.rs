@@ -114,7 +114,7 @@ pub async fn settle<A: Apply>(
                 error: Some(error),
             });
         }
-        applied.extend(actions.iter().map(crate::apply::describe));
+        applied.extend(actions.iter().map(Action::describe));
         last = Some(actions);
     }
     let input = Input {
