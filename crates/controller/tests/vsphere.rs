@@ -11,7 +11,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::vsphere::{PlanBed, plan_bed, vsphere};
+use common::vsphere::{PlanBed, plan_bed, vcsim_provider, vsphere};
 use common::{Bed, NS, bounded, condition, events_about, reference, types};
 use ferry_api::condition::types as t;
 use ferry_api::host::HostSpec;
@@ -50,19 +50,7 @@ async fn a_vsphere_provider_becomes_ready_against_vcsim() {
     let vcsim = start(Vcsim::builder()).await;
     let mut bed = Bed::new().await;
     bed.start_manager().await;
-    let password = vcsim.password().expose().to_string();
-    bed.secret(
-        "vc-creds",
-        &[
-            ("user", vcsim.user()),
-            ("password", &password),
-            ("cacert", vcsim.cert_pem().unwrap()),
-        ],
-    )
-    .await;
-    let created = bed
-        .create(&vsphere("vc", vcsim.url().as_str(), "vc-creds"))
-        .await;
+    let created = vcsim_provider(&bed, &vcsim, ("cacert", vcsim.cert_pem().unwrap())).await;
     let provider: Provider = bed
         .wait("vc", "provider Ready", phase_is(phase::READY))
         .await;
@@ -87,7 +75,7 @@ async fn a_vsphere_provider_becomes_ready_against_vcsim() {
         .inventory(created.uid())
         .expect("registered inventory");
     assert_eq!(inventory.list(Kind::Vm).unwrap().len(), 4);
-    assert_no_secret(&bed, "vc", &password).await;
+    assert_no_secret(&bed, "vc", vcsim.password().expose()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -235,19 +223,8 @@ async fn a_vcenter_that_goes_away_shows_on_the_provider_and_comes_back() {
     let port = vcsim.url().port().unwrap();
     let mut bed = Bed::new().await;
     bed.start_manager().await;
-    let password = vcsim.password().expose().to_string();
-    bed.secret(
-        "vc-creds",
-        &[
-            ("user", vcsim.user()),
-            ("password", &password),
-            // The restarted simulator serves a new certificate.
-            ("insecureSkipVerify", "true"),
-        ],
-    )
-    .await;
-    bed.create(&vsphere("vc", vcsim.url().as_str(), "vc-creds"))
-        .await;
+    // The restarted simulator serves a new certificate.
+    vcsim_provider(&bed, &vcsim, ("insecureSkipVerify", "true")).await;
     bed.wait("vc", "provider Ready", phase_is(phase::READY))
         .await;
     vcsim.stop().await;
@@ -383,18 +360,7 @@ async fn esxi_hosts_are_resolved_checked_and_logged_in_to() {
     let vcsim = start(Vcsim::builder()).await;
     let mut bed = Bed::new().await;
     bed.start_manager().await;
-    let password = vcsim.password().expose().to_string();
-    bed.secret(
-        "vc-creds",
-        &[
-            ("user", vcsim.user()),
-            ("password", &password),
-            ("insecureSkipVerify", "true"),
-        ],
-    )
-    .await;
-    bed.create(&vsphere("vc", vcsim.url().as_str(), "vc-creds"))
-        .await;
+    vcsim_provider(&bed, &vcsim, ("insecureSkipVerify", "true")).await;
     bed.wait("vc", "provider Ready", phase_is(phase::READY))
         .await;
     // vcsim is no ESXi host, but it logs in the same way; its hosts' VMkernel adapters
@@ -417,7 +383,7 @@ async fn esxi_hosts_are_resolved_checked_and_logged_in_to() {
         "esx-creds",
         &[
             ("user", vcsim.user()),
-            ("password", &password),
+            ("password", vcsim.password().expose()),
             ("insecureSkipVerify", "true"),
         ],
     )

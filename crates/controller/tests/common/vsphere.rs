@@ -35,6 +35,20 @@ pub fn vsphere(name: &str, url: &str, secret: &str) -> Provider {
 /// A Ready vSphere provider over a vcsim, the host provider, maps over every network and
 /// datastore, and a cold Plan `plan` over some of the vcsim's VMs, with the manager
 /// running Ferry's plan controller.
+/// Creates the Secret `vc-creds` with vcsim's user and password plus `trust` (how the
+/// certificate is trusted: `("cacert", pem)` or `("insecureSkipVerify", "true")`), and
+/// the vSphere Provider `vc` that uses it.
+pub async fn vcsim_provider(bed: &Bed, vcsim: &Vcsim, trust: (&str, &str)) -> Provider {
+    let password = vcsim.password().expose().to_string();
+    bed.secret(
+        "vc-creds",
+        &[("user", vcsim.user()), ("password", &password), trust],
+    )
+    .await;
+    bed.create(&vsphere("vc", vcsim.url().as_str(), "vc-creds"))
+        .await
+}
+
 pub struct PlanBed {
     /// The test bed.
     pub bed: Bed,
@@ -58,19 +72,7 @@ pub async fn plan_bed(vms: &[&str], plan_debounce: Duration) -> PlanBed {
     bed.settings.manager.plan_debounce = plan_debounce;
     bed.start_manager_with(Some(Arc::new(FerryPlan::new())), None)
         .await;
-    let password = vcsim.password().expose().to_string();
-    bed.secret(
-        "vc-creds",
-        &[
-            ("user", vcsim.user()),
-            ("password", &password),
-            ("insecureSkipVerify", "true"),
-        ],
-    )
-    .await;
-    let provider = bed
-        .create(&vsphere("vc", vcsim.url().as_str(), "vc-creds"))
-        .await;
+    let provider = vcsim_provider(&bed, &vcsim, ("insecureSkipVerify", "true")).await;
     bed.create(&Provider::host(NS)).await;
     bed.storage_class("standard").await;
     for name in ["vc", "host"] {
